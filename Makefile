@@ -1,0 +1,60 @@
+# Every target does its own setup, so each works on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+NPM_STAMP := node_modules/.installed
+
+# Tests always run on the embedded default; test-services sets its own URLs.
+NO_SERVICES_ENV := env -u DATABASE_URL -u REDIS_URL
+
+.PHONY: help setup run test test-services bench clean
+
+help:
+	@echo "make setup          create .venv, install requirements-dev.txt (when changed), npm packages, var/"
+	@echo "make run            migrate, seed demo data, serve http://127.0.0.1:8000 (Daphne + Celery worker/beat)"
+	@echo "make test           pytest -n 2 on the embedded default (SQLite, in-memory layer)"
+	@echo "make test-services  the same suite against throwaway PostgreSQL 15 + Redis servers"
+	@echo "make bench          benchmarks under tests/bench"
+	@echo "make clean          remove var/ and .venv"
+
+setup: $(STAMP) $(if $(wildcard package.json),$(NPM_STAMP))
+	@mkdir -p var
+
+$(PY):
+	python3 -m venv $(VENV)
+
+# Reinstall only when a requirements file is newer than the stamp.
+$(STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	@touch $@
+
+# Front-end libraries that PyPI packages do not ship come from npm (see DESIGN: no vendored files).
+$(NPM_STAMP): package.json $(wildcard package-lock.json)
+	if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	@touch $@
+
+run: setup
+	DEBUG=$${DEBUG:-true} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
+	DEBUG=$${DEBUG:-true} scripts/run.sh
+
+test: setup
+	$(NO_SERVICES_ENV) scripts/pytest.sh -n 2
+
+test-services: setup
+	$(NO_SERVICES_ENV) scripts/services.sh scripts/pytest.sh -n 2
+
+bench: setup
+	@if [ -z "$$(find tests/bench -name '*.py' ! -name '__init__.py' ! -name 'conftest.py' 2>/dev/null)" ]; then \
+		echo "No benchmarks under tests/bench; nothing to run."; \
+	else \
+		$(NO_SERVICES_ENV) scripts/pytest.sh tests/bench \
+			--override-ini="addopts=-p no:cacheprovider --strict-markers" \
+			--override-ini="python_files=test_*.py bench_*.py"; \
+	fi
+
+clean:
+	rm -rf var $(VENV)

@@ -1,0 +1,52 @@
+"""The base of every API view: the caller's brokerage scopes all queries, and each method needs a permission."""
+
+from contextlib import ExitStack
+
+from django_scopes import scope
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
+from rest_framework.views import APIView
+
+from .permissions import brokerage_perms
+
+
+class TenantAPIView(APIView):
+    """Subclasses name the brokerage permission each HTTP method needs in `method_perms`.
+
+    Authentication happens inside DRF (token or session), so the tenant scope is entered here rather than in
+    the middleware. HEAD and OPTIONS need the GET permission.
+    """
+
+    method_perms: dict[str, str] = {}
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        user = request.user
+        if user.brokerage_id is None:
+            raise PermissionDenied("This API is for members of a brokerage.")
+        self.brokerage = user.brokerage
+        self._tenant_scope = ExitStack()
+        self._tenant_scope.enter_context(scope(brokerage=self.brokerage))
+        method = "GET" if request.method in {"HEAD", "OPTIONS"} else request.method
+        needed = self.method_perms.get(method)
+        if needed is None or needed not in brokerage_perms(user, self.brokerage):
+            raise PermissionDenied("Your role does not allow this.")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        tenant_scope = getattr(self, "_tenant_scope", None)
+        try:
+            return super().finalize_response(request, response, *args, **kwargs)
+        finally:
+            if tenant_scope is not None:
+                tenant_scope.close()
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know instead of silently ignoring them (e.g. `brokerage` or `role` smuggled in)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)

@@ -1,0 +1,9 @@
+from .navigation import menu_for
+from .permissions import request_perms
+
+
+def brokerage(request) -> dict:
+    current = getattr(request, "brokerage", None)
+    if current is None:
+        return {"brokerage": None, "nav_items": []}
+    return {"brokerage": current, "nav_items": menu_for(request.user, request_perms(request))}

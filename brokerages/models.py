@@ -1,0 +1,239 @@
+"""The tenant (Brokerage), its people, typed settings, brand assets and the append-only audit log."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_scopes import ScopedManager
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+HEX_COLOUR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
+hex_colour_validator = RegexValidator(HEX_COLOUR_PATTERN, "Enter a colour as #RRGGBB, for example #1F4E79.")
+
+
+class Role(models.TextChoices):
+    BROKERAGE_OWNER = "brokerage_owner", "Brokerage owner"
+    AGENT = "agent", "Agent"
+    SUPPORT_STAFF = "support_staff", "Support staff"
+    SYSTEM_ADMIN = "system_admin", "System admin"
+
+
+class PerformanceTier(models.TextChoices):
+    DEVELOPING = "developing", "Developing"
+    STANDARD = "standard", "Standard"
+    HIGH_PERFORMER = "high_performer", "High performer"
+    TOP_PRODUCER = "top_producer", "Top producer"
+
+
+class Brokerage(models.Model):
+    name = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=80, unique=True)
+    license_number = models.CharField(max_length=100, unique=True)
+    rera_number = models.CharField("RERA number", max_length=100, blank=True)
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    email = models.EmailField(max_length=255, blank=True)
+    website = models.URLField(max_length=255, blank=True)
+    logo = models.ImageField(upload_to="brokerages/logos/", blank=True)
+    primary_color = models.CharField(max_length=7, default="#1F4E79", validators=[hex_colour_validator])
+    secondary_color = models.CharField(max_length=7, default="#C9A227", validators=[hex_colour_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [
+            ("manage_brokerage", "Manage the brokerage: profile, branding, settings and team"),
+            ("view_team_performance", "View team performance"),
+            ("view_knowledge_base", "Use the knowledge base"),
+            ("use_workflow_automation", "Use workflow automation"),
+            ("view_audit_log", "View the audit log"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(primary_color__regex=HEX_COLOUR_PATTERN) & Q(secondary_color__regex=HEX_COLOUR_PATTERN),
+                name="brokerage_colours_are_hex",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def logo_url(self) -> str:
+        return self.logo.url if self.logo else ""
+
+
+# Direct foreign keys instead of guardian's generic tables: permission lookups join on an integer key.
+class BrokerageUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Brokerage, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
+
+
+class BrokerageGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Brokerage, on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        abstract = False
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True, role=Role.SYSTEM_ADMIN)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    brokerage = models.ForeignKey(
+        Brokerage, on_delete=models.PROTECT, related_name="members", null=True, blank=True
+    )
+    role = models.CharField(max_length=32, choices=Role.choices, default=Role.AGENT)
+    agent_license_number = models.CharField(max_length=100, blank=True)
+    hire_date = models.DateField(null=True, blank=True)
+    performance_tier = models.CharField(
+        max_length=50, choices=PerformanceTier.choices, default=PerformanceTier.STANDARD
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["full_name", "email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(role=Role.SYSTEM_ADMIN) | Q(brokerage__isnull=False),
+                name="user_in_brokerage_unless_system_admin",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        if self.role != Role.SYSTEM_ADMIN and self.brokerage_id is None:
+            raise ValidationError({"brokerage": "Everyone but a system admin belongs to a brokerage."})
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email.split("@")[0]
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == Role.BROKERAGE_OWNER
+
+
+class BrokerageSetting(models.Model):
+    """One typed value of the settings registry (`brokerages.settings_registry`), stored as text."""
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="settings")
+    setting_key = models.CharField(max_length=100)
+    setting_value = models.TextField(blank=True)
+    setting_type = models.CharField(max_length=50, default="string")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["setting_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["brokerage", "setting_key"], name="unique_setting_per_brokerage"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.setting_key}={self.setting_value}"
+
+
+class BrandAsset(models.Model):
+    class AssetType(models.TextChoices):
+        LOGO = "logo", "Logo"
+        TEMPLATE = "template", "Template"
+        BROCHURE = "brochure", "Brochure"
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="brand_assets")
+    asset_type = models.CharField(max_length=50, choices=AssetType.choices)
+    asset_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to="brokerages/assets/")
+    content_type = models.CharField(max_length=100)
+    size_bytes = models.PositiveIntegerField()
+    is_active = models.BooleanField(default=True)
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.asset_name
+
+    @property
+    def asset_url(self) -> str:
+        return self.file.url
+
+
+class AppendOnlyQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise PermissionError("The audit log is append-only.")
+
+    def delete(self):
+        raise PermissionError("The audit log is append-only.")
+
+
+class AuditLog(models.Model):
+    """Who did what to which resource, when and from where. Written only by `audit_record`."""
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.PROTECT, related_name="audit_entries")
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    action = models.CharField(max_length=100)
+    resource_type = models.CharField(max_length=100)
+    resource_id = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ScopedManager(brokerage="brokerage", _manager_class=models.Manager.from_queryset(AppendOnlyQuerySet))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["brokerage", "-created_at"], name="audit_brokerage_time")]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise PermissionError("The audit log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise PermissionError("The audit log is append-only.")

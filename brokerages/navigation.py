@@ -1,0 +1,75 @@
+"""The role-based menus of the seed's Navigation component.
+
+Each item names the permission it needs, so a menu never links to a page that would answer 403. Items whose
+feature is not built yet point at the honest "coming soon" page for their section.
+"""
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from .models import Role
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    label: str
+    url_name: str
+    perm: str
+    section: str = ""
+
+    @property
+    def url(self) -> str:
+        if self.section:
+            return reverse(self.url_name, kwargs={"section": self.section})
+        return reverse(self.url_name)
+
+
+# Sections announced in the menus whose pages later issues build; `coming_soon` serves only these.
+UPCOMING_SECTIONS: dict[str, tuple[str, str]] = {
+    "team-performance": ("Team Performance", "view_team_performance"),
+    "lead-analytics": ("Lead Analytics", "view_team_performance"),
+    "knowledge": ("Knowledge Base", "view_knowledge_base"),
+    "copilot": ("Agent Co-Pilot", "view_knowledge_base"),
+    "leads": ("Leads", "use_workflow_automation"),
+    "properties": ("Properties", "use_workflow_automation"),
+    "reports": ("Reports", "use_workflow_automation"),
+    "nurturing": ("Smart Nurturing", "use_workflow_automation"),
+}
+
+
+def _upcoming(label: str, section: str) -> MenuItem:
+    return MenuItem(label, "coming_soon", UPCOMING_SECTIONS[section][1], section)
+
+
+MENUS: dict[str, tuple[MenuItem, ...]] = {
+    Role.BROKERAGE_OWNER: (
+        MenuItem("Dashboard", "home", "view_brokerage"),
+        _upcoming("Team Performance", "team-performance"),
+        _upcoming("Lead Analytics", "lead-analytics"),
+        _upcoming("Knowledge Base", "knowledge"),
+        MenuItem("Brand Management", "brokerages:branding", "manage_brokerage"),
+        MenuItem("Compliance", "brokerages:audit_log", "view_audit_log"),
+        MenuItem("Team", "brokerages:team", "manage_brokerage"),
+        MenuItem("Brokerage", "brokerages:profile", "manage_brokerage"),
+        MenuItem("Settings", "brokerages:settings", "manage_brokerage"),
+    ),
+    Role.AGENT: (
+        MenuItem("My Dashboard", "home", "view_brokerage"),
+        _upcoming("Agent Co-Pilot", "copilot"),
+        _upcoming("Leads", "leads"),
+        _upcoming("Properties", "properties"),
+        _upcoming("Knowledge Base", "knowledge"),
+        _upcoming("Reports", "reports"),
+        _upcoming("Smart Nurturing", "nurturing"),
+    ),
+    Role.SUPPORT_STAFF: (
+        MenuItem("Dashboard", "home", "view_brokerage"),
+        _upcoming("Team Performance", "team-performance"),
+        _upcoming("Knowledge Base", "knowledge"),
+    ),
+}
+
+
+def menu_for(user, perms: frozenset[str]) -> list[MenuItem]:
+    return [item for item in MENUS.get(user.role, ()) if item.perm in perms]

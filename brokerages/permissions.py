@@ -1,0 +1,78 @@
+"""Which role may do what, and how that is granted.
+
+The access rules of the seed's RBAC section are object permissions on the `Brokerage`, held by one group per
+brokerage and role. A user's permissions therefore follow their role: changing the role moves the user to
+another group (`role_group_join`). Later apps add their codenames to `ROLE_PERMISSIONS`; `role_permissions_sync`
+(run after every migrate) brings every brokerage's groups up to date.
+"""
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
+from guardian.shortcuts import assign_perm, get_perms, remove_perm
+
+from .models import Brokerage, Role
+
+# brokerage_management: owner (and system admins, who are superusers in the admin)
+# team_performance: owner, support staff
+# knowledge_base: owner, agent, support staff
+# workflow_automation: owner, agent
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.BROKERAGE_OWNER: frozenset(
+        {"view_brokerage", "manage_brokerage", "view_team_performance", "view_knowledge_base",
+         "use_workflow_automation", "view_audit_log"}
+    ),
+    Role.AGENT: frozenset({"view_brokerage", "view_knowledge_base", "use_workflow_automation"}),
+    Role.SUPPORT_STAFF: frozenset({"view_brokerage", "view_team_performance", "view_knowledge_base"}),
+}
+TENANT_ROLES = tuple(ROLE_PERMISSIONS)
+
+
+def role_group_name(brokerage: Brokerage, role: str) -> str:
+    return f"brokerage-{brokerage.pk}-{role}"
+
+
+def role_groups_sync(brokerage: Brokerage) -> dict[str, Group]:
+    """Make the brokerage's role groups hold exactly the permissions of `ROLE_PERMISSIONS`."""
+    groups = {}
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=role_group_name(brokerage, role))
+        held = set(get_perms(group, brokerage))
+        for codename in codenames - held:
+            assign_perm(f"brokerages.{codename}", group, brokerage)
+        for codename in held - codenames:
+            remove_perm(f"brokerages.{codename}", group, brokerage)
+        groups[role] = group
+    return groups
+
+
+def role_permissions_sync() -> None:
+    for brokerage in Brokerage.objects.all():
+        role_groups_sync(brokerage)
+
+
+def role_group_join(user) -> None:
+    """Put the user in their brokerage's group for their role, and in no other role group of it."""
+    if user.brokerage_id is None:
+        return
+    prefix = f"brokerage-{user.brokerage_id}-"
+    user.groups.remove(*user.groups.filter(name__startswith=prefix))
+    if user.role in ROLE_PERMISSIONS:
+        user.groups.add(Group.objects.get(name=role_group_name(user.brokerage, user.role)))
+
+
+def brokerage_perms(user, brokerage: Brokerage) -> frozenset[str]:
+    """The user's codenames on the brokerage (one lookup; cache per request with `request_perms`)."""
+    if not user.is_authenticated or brokerage is None:
+        return frozenset()
+    return frozenset(get_perms(user, brokerage))
+
+
+def request_perms(request) -> frozenset[str]:
+    if not hasattr(request, "_brokerage_perms"):
+        request._brokerage_perms = brokerage_perms(request.user, getattr(request, "brokerage", None))
+    return request._brokerage_perms
+
+
+def require_perm(request, codename: str) -> None:
+    if codename not in request_perms(request):
+        raise PermissionDenied("Your role does not allow this.")

@@ -1,0 +1,238 @@
+"""Pages for owners (profile, settings, branding, team, compliance) and for every member (dashboard, account)."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from . import selectors, services
+from .forms import (
+    AuditFilterForm,
+    BrandAssetForm,
+    BrandingForm,
+    BrokerageProfileForm,
+    InviteForm,
+    RoleForm,
+    SettingsForm,
+)
+from .navigation import UPCOMING_SECTIONS
+from .permissions import request_perms, require_perm
+
+AUDIT_PAGE_SIZE = 50
+
+
+def tenant_view(perm: str):
+    """Signed-in member of a brokerage holding `perm` on it (403 otherwise). System admins, who belong to no
+    brokerage, are sent to the admin."""
+
+    def decorator(view):
+        @login_required
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if request.brokerage is None:
+                return redirect("admin:index")
+            require_perm(request, perm)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def form_error(form, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form, on the fields it names."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error)
+
+
+@tenant_view("view_brokerage")
+def home(request):
+    context = {}
+    if "view_audit_log" in request_perms(request):
+        context["recent_entries"] = selectors.audit_entries(request.brokerage)[:8]
+        context["team_size"] = selectors.team_members(request.brokerage).filter(is_active=True).count()
+    return render(request, "brokerages/home.html", context)
+
+
+@tenant_view("view_brokerage")
+def coming_soon(request, section: str):
+    if section not in UPCOMING_SECTIONS:
+        raise Http404("No such section.")
+    title, perm = UPCOMING_SECTIONS[section]
+    require_perm(request, perm)
+    return render(request, "brokerages/coming_soon.html", {"title": title})
+
+
+@tenant_view("manage_brokerage")
+def profile(request):
+    form = BrokerageProfileForm(request.POST or None, instance=request.brokerage)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.brokerage_update_profile(brokerage=request.brokerage, actor=request.user, data=form.cleaned_data)
+        except ValidationError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Brokerage profile saved.")
+            return redirect("brokerages:profile")
+    return render(request, "brokerages/profile.html", {"form": form})
+
+
+@tenant_view("manage_brokerage")
+def settings_page(request):
+    form = SettingsForm(request.POST or None, current=selectors.settings_values(request.brokerage))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = services.settings_update(brokerage=request.brokerage, actor=request.user,
+                                               values=form.cleaned_data)
+        except ValidationError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Settings saved ({len(changed)} changed).")
+            return redirect("brokerages:settings")
+    return render(request, "brokerages/settings.html", {"form": form})
+
+
+@tenant_view("manage_brokerage")
+def branding(request):
+    brokerage = request.brokerage
+    form = BrandingForm(request.POST or None, request.FILES or None, initial={
+        "primary_color": brokerage.primary_color, "secondary_color": brokerage.secondary_color})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.brokerage_update_branding(brokerage=brokerage, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, "Branding saved and applied.")
+            return redirect("brokerages:branding")
+    return render(request, "brokerages/branding.html", {
+        "form": form, "asset_form": BrandAssetForm(), "assets": selectors.brand_assets(brokerage)})
+
+
+@tenant_view("manage_brokerage")
+@require_POST
+def brand_asset_upload(request):
+    form = BrandAssetForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            services.brand_asset_upload(brokerage=request.brokerage, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            form_error(form, error)
+        else:
+            form = BrandAssetForm()
+    return render(request, "brokerages/branding.html#assets", {
+        "asset_form": form, "assets": selectors.brand_assets(request.brokerage)})
+
+
+@tenant_view("manage_brokerage")
+@require_POST
+def brand_asset_toggle(request, pk: int):
+    asset = selectors.brand_asset_get(request.brokerage, pk)
+    services.brand_asset_set_active(brokerage=request.brokerage, actor=request.user, asset=asset,
+                                    active=not asset.is_active)
+    return render(request, "brokerages/branding.html#asset_row", {"asset": asset})
+
+
+def _team_context(request, invite_form=None) -> dict:
+    return {"members": selectors.team_members(request.brokerage), "invite_form": invite_form or InviteForm(),
+            "role_form": RoleForm()}
+
+
+@tenant_view("manage_brokerage")
+def team(request):
+    return render(request, "brokerages/team.html", _team_context(request))
+
+
+@tenant_view("manage_brokerage")
+@require_POST
+def team_invite(request):
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            member = services.team_invite(brokerage=request.brokerage, actor=request.user,
+                                          base_url=request.build_absolute_uri("/")[:-1], **form.cleaned_data)
+        except ValidationError as error:
+            form_error(form, error)
+        else:
+            messages.success(request, f"Invitation sent to {member.email}.")
+            form = None
+    return render(request, "brokerages/team.html#team", _team_context(request, form))
+
+
+def _member_row(request, member, error: ValidationError | None = None):
+    return render(request, "brokerages/team.html#member_row", {
+        "member": member, "role_form": RoleForm(), "row_error": " ".join(error.messages) if error else ""})
+
+
+@tenant_view("manage_brokerage")
+@require_POST
+def team_member_role(request, pk: int):
+    member = selectors.team_member_get(request.brokerage, pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        return _member_row(request, member, ValidationError("Choose owner, agent or support staff."))
+    try:
+        member = services.team_member_change_role(brokerage=request.brokerage, actor=request.user, member=member,
+                                                  role=form.cleaned_data["role"])
+    except ValidationError as error:
+        return _member_row(request, member, error)
+    return _member_row(request, member)
+
+
+@tenant_view("manage_brokerage")
+@require_POST
+def team_member_active(request, pk: int):
+    member = selectors.team_member_get(request.brokerage, pk)
+    try:
+        member = services.team_member_set_active(brokerage=request.brokerage, actor=request.user, member=member,
+                                                 active=request.POST.get("active") == "1")
+    except ValidationError as error:
+        return _member_row(request, member, error)
+    return _member_row(request, member)
+
+
+@tenant_view("view_audit_log")
+def audit_log(request):
+    brokerage = request.brokerage
+    form = AuditFilterForm(request.GET or None, actions=selectors.audit_action_choices(brokerage),
+                           members=selectors.team_members(brokerage))
+    filters = {}
+    if form.is_bound and form.is_valid():
+        filters = {"action": form.cleaned_data["action"], "actor_id": form.cleaned_data["actor"],
+                   "since": form.cleaned_data["since"], "until": form.cleaned_data["until"]}
+    page = Paginator(selectors.audit_entries(brokerage, **filters), AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {"form": form, "page": page, "query": query.urlencode()}
+    template = "brokerages/audit_log.html#entries" if request.htmx and not request.htmx.boosted else \
+        "brokerages/audit_log.html"
+    return render(request, template, context)
+
+
+@tenant_view("view_brokerage")
+def account(request):
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "brokerages/account.html", {"token": token, "new_key": None})
+
+
+@tenant_view("view_brokerage")
+@require_POST
+def account_token_create(request):
+    token = services.api_token_create(user=request.user)
+    return render(request, "brokerages/account.html#token", {"token": token, "new_key": token.key})
+
+
+@tenant_view("view_brokerage")
+@require_POST
+def account_token_revoke(request):
+    services.api_token_revoke(user=request.user)
+    return render(request, "brokerages/account.html#token", {"token": None, "new_key": None})

@@ -1,0 +1,13 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from brokerages import api as brokerage_api
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("brokerage/profile", brokerage_api.BrokerageProfileAPI.as_view(), name="api-brokerage-profile"),
+    path("brokerage/team", brokerage_api.TeamAPI.as_view(), name="api-brokerage-team"),
+    path("brokerage/team/<int:pk>", brokerage_api.TeamMemberAPI.as_view(), name="api-brokerage-team-member"),
+    path("brokerage/settings", brokerage_api.SettingsAPI.as_view(), name="api-brokerage-settings"),
+]

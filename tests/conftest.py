@@ -1,0 +1,64 @@
+from dataclasses import dataclass
+
+import pytest
+from django_scopes import scopes_disabled
+
+from brokerages.models import Brokerage, Role, User
+
+from .factories import PASSWORD, BrokerageFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _unscoped_test_body(settings, tmp_path):
+    """Test bodies set data up across tenants freely; each request still runs in its user's scope (the
+    middleware opens a scope inside this one). Uploads go to a throwaway folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    with scopes_disabled():
+        yield
+
+
+@dataclass
+class Tenant:
+    brokerage: Brokerage
+    owner: User
+    agent: User
+    support: User
+
+    def member(self, role: str) -> User:
+        return {Role.BROKERAGE_OWNER: self.owner, Role.AGENT: self.agent, Role.SUPPORT_STAFF: self.support}[role]
+
+
+def make_tenant(name: str) -> Tenant:
+    brokerage = BrokerageFactory(name=name)
+    slug = brokerage.slug
+    return Tenant(
+        brokerage=brokerage,
+        owner=UserFactory(brokerage=brokerage, role=Role.BROKERAGE_OWNER, email=f"owner@{slug}.test"),
+        agent=UserFactory(brokerage=brokerage, role=Role.AGENT, email=f"agent@{slug}.test"),
+        support=UserFactory(brokerage=brokerage, role=Role.SUPPORT_STAFF, email=f"support@{slug}.test"),
+    )
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return make_tenant("Palm Crest Realty")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    return make_tenant("Marina Heights Properties")
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def login(client):
+    def _login(user: User):
+        client.force_login(user)
+        return client
+
+    return _login
