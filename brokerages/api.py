@@ -55,6 +55,8 @@ def _json_value(value):
 
 
 class BrokerageProfileAPI(TenantAPIView):
+    """The caller's brokerage. Every member may read it; owners may change it."""
+
     method_perms = {"GET": "view_brokerage", "PATCH": "manage_brokerage"}
 
     @extend_schema(responses=BrokerageSerializer, summary="The caller's brokerage")
@@ -72,6 +74,8 @@ class BrokerageProfileAPI(TenantAPIView):
 
 
 class TeamAPI(TenantAPIView):
+    """The members of the caller's brokerage. Owners and support staff may list them; owners invite."""
+
     method_perms = {"GET": "view_team_performance", "POST": "manage_brokerage"}
 
     @extend_schema(responses=MemberSerializer(many=True), summary="Members of the brokerage")
@@ -89,25 +93,29 @@ class TeamAPI(TenantAPIView):
 
 
 class TeamMemberAPI(TenantAPIView):
+    """One member of the caller's brokerage (another brokerage's member answers 404); owners change role or state."""
+
     method_perms = {"GET": "view_team_performance", "PATCH": "manage_brokerage"}
+    lookup = selectors.team_member_get
 
     @extend_schema(responses=MemberSerializer, summary="One member")
     def get(self, request, pk: int):
-        return Response(MemberSerializer(selectors.team_member_get(self.brokerage, pk)).data)
+        return Response(MemberSerializer(self.object).data)
 
     @extend_schema(request=MemberUpdateSerializer, responses=MemberSerializer,
                    summary="Change a member's role or deactivate/reactivate them (owners)")
     def patch(self, request, pk: int):
-        member = selectors.team_member_get(self.brokerage, pk)
         incoming = MemberUpdateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
-        member = services.team_member_update(brokerage=self.brokerage, actor=request.user, member=member,
+        member = services.team_member_update(brokerage=self.brokerage, actor=request.user, member=self.object,
                                              role=incoming.validated_data.get("role"),
                                              active=incoming.validated_data.get("is_active"))
         return Response(MemberSerializer(member).data)
 
 
 class SettingsAPI(TenantAPIView):
+    """The brokerage's settings (owners): every registry key with its value, default and type."""
+
     method_perms = {"GET": "manage_brokerage", "PATCH": "manage_brokerage"}
 
     def _listing(self) -> dict:

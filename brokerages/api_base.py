@@ -1,6 +1,7 @@
 """The base of every API view: the caller's brokerage scopes all queries, and each method needs a permission."""
 
 from contextlib import ExitStack
+from typing import Callable
 
 from django_scopes import scope
 from rest_framework import serializers
@@ -18,6 +19,9 @@ class TenantAPIView(APIView):
     """
 
     method_perms: dict[str, str] = {}
+    # `lookup(brokerage, pk)` finds the object of a detail route before permissions are checked, so another
+    # brokerage's object answers 404 whatever the caller's role; handlers find it in `self.object`.
+    lookup: Callable | None = None
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -27,6 +31,8 @@ class TenantAPIView(APIView):
         self.brokerage = user.brokerage
         self._tenant_scope = ExitStack()
         self._tenant_scope.enter_context(scope(brokerage=self.brokerage))
+        if self.lookup is not None:
+            self.object = type(self).lookup(self.brokerage, kwargs["pk"])
         method = "GET" if request.method in {"HEAD", "OPTIONS"} else request.method
         needed = self.method_perms.get(method)
         if needed is None or needed not in brokerage_perms(user, self.brokerage):

@@ -10,7 +10,6 @@ import datetime as dt
 import random
 from dataclasses import dataclass, field
 
-from django.contrib.auth.models import Group
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -133,6 +132,13 @@ def _role_groups_in_place(user: User) -> bool:
     return held == expected
 
 
+def role_groups_leave(user: User, brokerage: Brokerage) -> None:
+    """Take the user out of every role group of `brokerage` (for a member moved to another brokerage:
+    `role_group_join` only tidies the groups of the user's current brokerage)."""
+    names = [role_group_name(brokerage, role) for role in TENANT_ROLES]
+    user.groups.remove(*user.groups.filter(name__in=names))
+
+
 def member_ensure(
     *,
     brokerage: Brokerage | None,
@@ -174,6 +180,7 @@ def member_ensure(
         user.full_clean()
         user.save()
     else:
+        previous_brokerage = user.brokerage
         for name, value in wanted.items():
             if getattr(user, name) != value:
                 setattr(user, name, value)
@@ -187,6 +194,8 @@ def member_ensure(
         if changed:
             user.full_clean()
             user.save()
+        if "brokerage" in changed and previous_brokerage is not None:
+            role_groups_leave(user, previous_brokerage)
     if not _role_groups_in_place(user):
         role_group_join(user)
         if not created:
@@ -197,12 +206,14 @@ def member_ensure(
     return user, created, changed
 
 
-def _brokerage_ensure(spec: DemoBrokerage, result: SeedResult) -> Brokerage:
+def _brokerage_ensure(spec: DemoBrokerage) -> tuple[Brokerage, bool, bool]:
+    """The demo brokerage with its canonical profile and colours; returns (brokerage, created, updated)."""
     brokerage = (
         Brokerage.objects.filter(slug=spec.slug).first()
         or Brokerage.objects.filter(license_number=spec.license_number).first()
     )
-    if brokerage is None:
+    created = brokerage is None
+    if created:
         if User.objects.filter(email__iexact=spec.owner.email).exists():
             raise CommandError(
                 f"{spec.owner.email} already has an account but brokerage {spec.slug!r} does not exist; "
@@ -210,38 +221,31 @@ def _brokerage_ensure(spec: DemoBrokerage, result: SeedResult) -> Brokerage:
             )
         brokerage = services.brokerage_create(
             actor=None, name=spec.name, license_number=spec.license_number, owner_email=spec.owner.email,
-            owner_name=spec.owner.full_name, owner_password=DEMO_PASSWORD, **spec.profile,
+            owner_name=spec.owner.full_name, owner_password=DEMO_PASSWORD, primary_color=spec.primary_color,
+            secondary_color=spec.secondary_color, **spec.profile,
         )
-        # brokerage_create derives the slug from the name and takes no slug; the demo promises short ones.
-        if brokerage.slug != spec.slug:
-            Brokerage.objects.filter(pk=brokerage.pk).update(slug=spec.slug)
-            brokerage.slug = spec.slug
-        result.created.append(f"brokerage {spec.slug}")
     else:
         role_groups_sync(brokerage)
-        changes = {}
-        if brokerage.slug != spec.slug:
-            # No service renames a slug; only reached when a demo brokerage was found by its licence number.
-            Brokerage.objects.filter(pk=brokerage.pk).update(slug=spec.slug)
-            brokerage.slug = spec.slug
-            changes["slug"] = True
-        data = {"name": spec.name, "license_number": spec.license_number, **spec.profile}
-        before = brokerage.updated_at
-        brokerage = services.brokerage_update_profile(brokerage=brokerage, actor=None, data=data)
-        brokerage = services.brokerage_update_branding(
-            brokerage=brokerage, actor=None, primary_color=spec.primary_color, secondary_color=spec.secondary_color
-        )
-        if changes or brokerage.updated_at != before:
-            result.updated.append(f"brokerage {spec.slug}")
-    if brokerage.primary_color != spec.primary_color or brokerage.secondary_color != spec.secondary_color:
-        brokerage = services.brokerage_update_branding(
-            brokerage=brokerage, actor=None, primary_color=spec.primary_color, secondary_color=spec.secondary_color
-        )
-    return brokerage
+    before = brokerage.updated_at
+    if brokerage.slug != spec.slug:
+        # brokerage_create derives the slug from the name and no service sets one; the demo promises short slugs.
+        Brokerage.objects.filter(pk=brokerage.pk).update(slug=spec.slug)
+        brokerage.slug = spec.slug
+    brokerage = services.brokerage_update_profile(
+        brokerage=brokerage, actor=None, data={"name": spec.name, "license_number": spec.license_number, **spec.profile}
+    )
+    brokerage = services.brokerage_update_branding(
+        brokerage=brokerage, actor=None, primary_color=spec.primary_color, secondary_color=spec.secondary_color
+    )
+    return brokerage, created, not created and brokerage.updated_at != before
 
 
 def _seed_brokerage(spec: DemoBrokerage, rng: random.Random, today: dt.date, result: SeedResult) -> None:
-    brokerage = _brokerage_ensure(spec, result)
+    brokerage, brokerage_created, brokerage_updated = _brokerage_ensure(spec)
+    if brokerage_created:
+        result.created.append(f"brokerage {spec.slug}")
+    elif brokerage_updated:
+        result.updated.append(f"brokerage {spec.slug}")
     agents = [person for person in spec.members if person.role == Role.AGENT]
     # Draw everything for the brokerage up front, in a fixed order, so the values never depend on what exists.
     licence_numbers = rng.sample(range(10000, 99999), len(agents))
@@ -262,7 +266,7 @@ def _seed_brokerage(spec: DemoBrokerage, rng: random.Random, today: dt.date, res
             brokerage=brokerage, actor=None, email=person.email, full_name=person.full_name, role=person.role,
             password=DEMO_PASSWORD, hire_date=today - dt.timedelta(days=days), **extra,
         )
-        if created:
+        if created or (brokerage_created and person is spec.owner):
             result.created.append(user.email)
         elif changed:
             result.updated.append(f"{user.email} ({', '.join(changed)})")
@@ -271,7 +275,7 @@ def _seed_brokerage(spec: DemoBrokerage, rng: random.Random, today: dt.date, res
     with scope(brokerage=brokerage):
         changed_settings = services.settings_update(brokerage=brokerage, actor=None, values=spec.settings)
     if changed_settings:
-        result.updated.append(f"settings of {spec.slug} ({', '.join(changed_settings)})")
+        (result.created if brokerage_created else result.updated).append(f"settings of {spec.slug} ({', '.join(changed_settings)})")
 
 
 @transaction.atomic
@@ -295,8 +299,3 @@ def seed(*, today: dt.date | None = None) -> SeedResult:
             _seed_brokerage(spec, rng, today, result)
     return result
 
-
-def demo_group_names(brokerage: Brokerage) -> dict[str, str]:
-    """The role group names of a brokerage (for tests and the summary)."""
-    return {role: role_group_name(brokerage, role) for role in TENANT_ROLES if Group.objects.filter(
-        name=role_group_name(brokerage, role)).exists()}

@@ -1,6 +1,7 @@
 """Pages for owners (profile, settings, branding, team, compliance) and for every member (dashboard, account)."""
 
 from functools import wraps
+from typing import Callable
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -27,9 +28,14 @@ from .permissions import request_perms, require_perm
 AUDIT_PAGE_SIZE = 50
 
 
-def tenant_view(perm: str):
+def tenant_view(perm: str, lookup: Callable | None = None):
     """Signed-in member of a brokerage holding `perm` on it (403 otherwise). System admins, who belong to no
-    brokerage, are sent to the admin."""
+    brokerage, are sent to the admin.
+
+    With `lookup(brokerage, pk)`, the object is found first and handed to the view instead of its pk: another
+    brokerage's object answers 404 whatever the caller's role, and only then does a missing permission
+    answer 403.
+    """
 
     def decorator(view):
         @login_required
@@ -37,6 +43,8 @@ def tenant_view(perm: str):
         def wrapper(request, *args, **kwargs):
             if request.brokerage is None:
                 return redirect("admin:index")
+            if lookup is not None:
+                kwargs["obj"] = lookup(request.brokerage, kwargs.pop("pk"))
             require_perm(request, perm)
             return view(request, *args, **kwargs)
 
@@ -133,10 +141,10 @@ def brand_asset_upload(request):
         "asset_form": form, "assets": selectors.brand_assets(request.brokerage)})
 
 
-@tenant_view("manage_brokerage")
+@tenant_view("manage_brokerage", lookup=selectors.brand_asset_get)
 @require_POST
-def brand_asset_toggle(request, pk: int):
-    asset = selectors.brand_asset_get(request.brokerage, pk)
+def brand_asset_toggle(request, obj):
+    asset = obj
     services.brand_asset_set_active(brokerage=request.brokerage, actor=request.user, asset=asset,
                                     active=not asset.is_active)
     return render(request, "brokerages/branding.html#asset_row", {"asset": asset})
@@ -173,10 +181,10 @@ def _member_row(request, member, error: ValidationError | None = None):
         "member": member, "role_form": RoleForm(), "row_error": " ".join(error.messages) if error else ""})
 
 
-@tenant_view("manage_brokerage")
+@tenant_view("manage_brokerage", lookup=selectors.team_member_get)
 @require_POST
-def team_member_role(request, pk: int):
-    member = selectors.team_member_get(request.brokerage, pk)
+def team_member_role(request, obj):
+    member = obj
     form = RoleForm(request.POST)
     if not form.is_valid():
         return _member_row(request, member, ValidationError("Choose owner, agent or support staff."))
@@ -188,10 +196,10 @@ def team_member_role(request, pk: int):
     return _member_row(request, member)
 
 
-@tenant_view("manage_brokerage")
+@tenant_view("manage_brokerage", lookup=selectors.team_member_get)
 @require_POST
-def team_member_active(request, pk: int):
-    member = selectors.team_member_get(request.brokerage, pk)
+def team_member_active(request, obj):
+    member = obj
     try:
         member = services.team_member_set_active(brokerage=request.brokerage, actor=request.user, member=member,
                                                  active=request.POST.get("active") == "1")

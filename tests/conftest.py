@@ -14,6 +14,7 @@ def _unscoped_test_body(settings, tmp_path):
     middleware opens a scope inside this one). Uploads go to a throwaway folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with scopes_disabled():
         yield
 
