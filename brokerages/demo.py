@@ -250,7 +250,10 @@ def _seed_brokerage(spec: DemoBrokerage, rng: random.Random, today: dt.date, res
     # Draw everything for the brokerage up front, in a fixed order, so the values never depend on what exists.
     licence_numbers = rng.sample(range(10000, 99999), len(agents))
     tenure_days = [rng.randint(45, 6 * 365) for _ in spec.members]
-    tiers = list(TIER_POOL[: len(agents)]) if len(agents) >= len(TIER_POOL) else rng.sample(TIER_POOL, len(agents))
+    if len(agents) >= len(TIER_POOL):  # every tier shows up
+        tiers = [TIER_POOL[i % len(TIER_POOL)] for i in range(len(agents))]
+    else:
+        tiers = rng.sample(TIER_POOL, len(agents))
     rng.shuffle(tiers)
     owner_tenure = rng.randint(6 * 365, 9 * 365)
 
@@ -275,7 +278,8 @@ def _seed_brokerage(spec: DemoBrokerage, rng: random.Random, today: dt.date, res
     with scope(brokerage=brokerage):
         changed_settings = services.settings_update(brokerage=brokerage, actor=None, values=spec.settings)
     if changed_settings:
-        (result.created if brokerage_created else result.updated).append(f"settings of {spec.slug} ({', '.join(changed_settings)})")
+        note = f"settings of {spec.slug} ({', '.join(changed_settings)})"
+        (result.created if brokerage_created else result.updated).append(note)
 
 
 @transaction.atomic

@@ -210,6 +210,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Members may carry any role; invitations and role changes offer only the three tenant roles.
+    "ENUM_NAME_OVERRIDES": {
+        "TenantRoleEnum": "brokerages.forms.TENANT_ROLE_CHOICES",
+        "RoleEnum": "brokerages.models.Role",
+    },
 }
 
 # Production hardening: on whenever DEBUG is off.

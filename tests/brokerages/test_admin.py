@@ -13,7 +13,9 @@ from brokerages.models import (
     AuditLog,
     BrandAsset,
     Brokerage,
+    BrokerageGroupObjectPermission,
     BrokerageSetting,
+    BrokerageUserObjectPermission,
     Role,
     User,
 )
@@ -99,11 +101,9 @@ def test_every_registered_model_has_working_admin_pages(staff_client, superuser,
 
 @pytest.mark.django_db
 def test_brokerage_models_are_all_registered():
-    for model in (Brokerage, User, BrokerageSetting, BrandAsset, AuditLog):
+    for model in (Brokerage, User, BrokerageSetting, BrandAsset, AuditLog, BrokerageUserObjectPermission,
+                  BrokerageGroupObjectPermission):
         assert admin.site.is_registered(model)
-    from brokerages.models import BrokerageGroupObjectPermission, BrokerageUserObjectPermission
-    assert admin.site.is_registered(BrokerageUserObjectPermission)
-    assert admin.site.is_registered(BrokerageGroupObjectPermission)
 
 
 @pytest.mark.django_db
