@@ -12,7 +12,6 @@ from django.db.models import Count
 from guardian.admin import GuardedModelAdmin
 
 from . import services
-from .demo import role_groups_leave
 from .forms_admin import (
     BrandAssetAddForm,
     BrokerageAddForm,
@@ -187,8 +186,6 @@ class UserAdmin(DjangoUserAdmin):
             self._audit_activation(request, form, user)
             return
         old_brokerage = self._old_brokerage(form) if change else None
-        if old_brokerage is not None and old_brokerage.pk != user.brokerage_id:
-            role_groups_leave(user, old_brokerage)
         role_group_join(user)
         self._audit_membership(request, form, user, change, old_brokerage)
         self._audit_activation(request, form, user)

@@ -19,7 +19,7 @@ from . import services
 from .models import Brokerage, PerformanceTier, Role, User
 from .permissions import TENANT_ROLES, role_group_join, role_group_name, role_groups_sync
 
-DEMO_PASSWORD = "PalmCrest-Demo-2026"
+DEMO_PASSWORD = "PalmCrest-Demo-2026"  # noqa: S105  (printed for the demo on purpose)
 DEMO_URL = "http://127.0.0.1:8000"
 SEED = 2026
 PLATFORM_ADMIN_EMAIL = "admin@platform.local"
@@ -132,13 +132,6 @@ def _role_groups_in_place(user: User) -> bool:
     return held == expected
 
 
-def role_groups_leave(user: User, brokerage: Brokerage) -> None:
-    """Take the user out of every role group of `brokerage` (for a member moved to another brokerage:
-    `role_group_join` only tidies the groups of the user's current brokerage)."""
-    names = [role_group_name(brokerage, role) for role in TENANT_ROLES]
-    user.groups.remove(*user.groups.filter(name__in=names))
-
-
 def member_ensure(
     *,
     brokerage: Brokerage | None,
@@ -180,7 +173,6 @@ def member_ensure(
         user.full_clean()
         user.save()
     else:
-        previous_brokerage = user.brokerage
         for name, value in wanted.items():
             if getattr(user, name) != value:
                 setattr(user, name, value)
@@ -194,8 +186,6 @@ def member_ensure(
         if changed:
             user.full_clean()
             user.save()
-        if "brokerage" in changed and previous_brokerage is not None:
-            role_groups_leave(user, previous_brokerage)
     if not _role_groups_in_place(user):
         role_group_join(user)
         if not created:
@@ -220,17 +210,14 @@ def _brokerage_ensure(spec: DemoBrokerage) -> tuple[Brokerage, bool, bool]:
                 "remove or rename that user and run seed_demo again."
             )
         brokerage = services.brokerage_create(
-            actor=None, name=spec.name, license_number=spec.license_number, owner_email=spec.owner.email,
+            actor=None, name=spec.name, slug=spec.slug, license_number=spec.license_number,
+            owner_email=spec.owner.email,
             owner_name=spec.owner.full_name, owner_password=DEMO_PASSWORD, primary_color=spec.primary_color,
             secondary_color=spec.secondary_color, **spec.profile,
         )
     else:
         role_groups_sync(brokerage)
     before = brokerage.updated_at
-    if brokerage.slug != spec.slug:
-        # brokerage_create derives the slug from the name and no service sets one; the demo promises short slugs.
-        Brokerage.objects.filter(pk=brokerage.pk).update(slug=spec.slug)
-        brokerage.slug = spec.slug
     brokerage = services.brokerage_update_profile(
         brokerage=brokerage, actor=None, data={"name": spec.name, "license_number": spec.license_number, **spec.profile}
     )
@@ -257,7 +244,7 @@ def _seed_brokerage(spec: DemoBrokerage, rng: random.Random, today: dt.date, res
     rng.shuffle(tiers)
     owner_tenure = rng.randint(6 * 365, 9 * 365)
 
-    people = [(spec.owner, owner_tenure)] + list(zip(spec.members, tenure_days))
+    people = [(spec.owner, owner_tenure)] + list(zip(spec.members, tenure_days, strict=True))
     agent_index = 0
     for person, days in people:
         extra = {}

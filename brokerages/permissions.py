@@ -51,13 +51,14 @@ def role_permissions_sync() -> None:
 
 
 def role_group_join(user) -> None:
-    """Put the user in their brokerage's group for their role, and in no other role group of it."""
-    if user.brokerage_id is None:
-        return
-    prefix = f"brokerage-{user.brokerage_id}-"
-    user.groups.remove(*user.groups.filter(name__startswith=prefix))
-    if user.role in ROLE_PERMISSIONS:
-        user.groups.add(Group.objects.get(name=role_group_name(user.brokerage, user.role)))
+    """Put the user in their brokerage's group for their role and in no other role group of any brokerage
+    (a member moved to another brokerage keeps nothing of the old one)."""
+    target = None
+    if user.brokerage_id is not None and user.role in ROLE_PERMISSIONS:
+        target = Group.objects.get(name=role_group_name(user.brokerage, user.role))
+    user.groups.remove(*user.groups.filter(name__startswith="brokerage-").exclude(pk=getattr(target, "pk", None)))
+    if target is not None:
+        user.groups.add(target)
 
 
 def brokerage_perms(user, brokerage: Brokerage) -> frozenset[str]:

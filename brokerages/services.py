@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -77,23 +78,28 @@ def brokerage_create(
     owner_email: str,
     owner_name: str = "",
     owner_password: str | None = None,
+    slug: str = "",
     **profile: Any,
 ) -> Brokerage:
     """Create a brokerage with its role groups and its first owner.
 
     After: the brokerage exists with a unique slug, its groups hold the registry's permissions, the owner is in
-    the owners' group, and the audit log records the creation. A taken licence number or an e-mail that already
-    has an account raises ValidationError and nothing is stored.
+    the owners' group, and the audit log records the creation. A taken licence number or slug, an e-mail that
+    already has an account or a weak password raises ValidationError and nothing is stored.
     """
     owner_email = User.objects.normalize_email(owner_email).lower()
     if User.objects.filter(email__iexact=owner_email).exists():
         raise ValidationError({"owner_email": "This e-mail address already has an account."})
-    brokerage = Brokerage(name=name, license_number=license_number, slug=_unique_slug(name), **profile)
+    brokerage = Brokerage(name=name, license_number=license_number, slug=slug or _unique_slug(name), **profile)
     brokerage.full_clean()
     brokerage.save()
     role_groups_sync(brokerage)
     owner = User(email=owner_email, full_name=owner_name, brokerage=brokerage, role=Role.BROKERAGE_OWNER)
     if owner_password:
+        try:
+            validate_password(owner_password, owner)
+        except ValidationError as error:
+            raise ValidationError({"owner_password": error.messages}) from None
         owner.set_password(owner_password)
     else:
         owner.set_unusable_password()
@@ -105,17 +111,21 @@ def brokerage_create(
     return brokerage
 
 
+def _brokerage_save(brokerage: Brokerage, actor: User, action: str, changed: dict) -> Brokerage:
+    if changed:
+        brokerage.full_clean()
+        brokerage.save()
+        audit_record(brokerage=brokerage, actor=actor, action=action, resource=brokerage,
+                     details={"changes": changed})
+    return brokerage
+
+
 @transaction.atomic
 def brokerage_update_profile(*, brokerage: Brokerage, actor: User, data: dict) -> Brokerage:
     """Change the profile fields named in `data`; a taken licence number raises ValidationError."""
     brokerage = Brokerage.objects.select_for_update().get(pk=brokerage.pk)
     changed = _changes(brokerage, PROFILE_FIELDS, data)
-    if changed:
-        brokerage.full_clean()
-        brokerage.save()
-        audit_record(brokerage=brokerage, actor=actor, action="brokerage.profile_updated", resource=brokerage,
-                     details={"changes": changed})
-    return brokerage
+    return _brokerage_save(brokerage, actor, "brokerage.profile_updated", changed)
 
 
 @transaction.atomic
@@ -132,6 +142,7 @@ def brokerage_update_branding(
     brokerage = Brokerage.objects.select_for_update().get(pk=brokerage.pk)
     changed = _changes(brokerage, ("primary_color", "secondary_color"),
                        {"primary_color": primary_color.upper(), "secondary_color": secondary_color.upper()})
+    brokerage.full_clean()  # bad colours are refused before a logo file is written
     if logo is not None:
         check_image(logo)
         brokerage.logo.save(logo.name, logo, save=False)
@@ -139,12 +150,7 @@ def brokerage_update_branding(
     elif remove_logo and brokerage.logo:
         changed["logo"] = [brokerage.logo.name, ""]
         brokerage.logo = ""
-    if changed:
-        brokerage.full_clean()
-        brokerage.save()
-        audit_record(brokerage=brokerage, actor=actor, action="brokerage.branding_updated", resource=brokerage,
-                     details={"changes": changed})
-    return brokerage
+    return _brokerage_save(brokerage, actor, "brokerage.branding_updated", changed)
 
 
 @transaction.atomic

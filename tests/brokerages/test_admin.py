@@ -186,6 +186,23 @@ def test_brokerage_change_goes_through_the_services(staff_client, tenant):
 
 
 @pytest.mark.django_db
+def test_brokerage_logo_is_checked_and_stored_through_the_service(staff_client, tenant):
+    change_url = url(Brokerage, "change", tenant.brokerage.pk)
+    data = change_form_data(staff_client, change_url)
+    data.pop("logo", None)
+    response = staff_client.post(change_url, {**data, "logo": SimpleUploadedFile("logo.png", b"GIF89a-not-really")})
+    assert response.status_code == 200
+    assert "logo" in response.context["adminform"].form.errors
+
+    response = staff_client.post(change_url, {**data, "logo": SimpleUploadedFile("logo.png", png_bytes())})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    tenant.brokerage.refresh_from_db()
+    assert tenant.brokerage.logo.name.startswith("brokerages/logos/")
+    entry = AuditLog.objects.get(brokerage=tenant.brokerage, action="brokerage.branding_updated")
+    assert "logo" in entry.details["changes"]
+
+
+@pytest.mark.django_db
 def test_brokerage_object_permissions_page(staff_client, tenant):
     response = staff_client.get(url(Brokerage, "permissions", tenant.brokerage.pk))
     assert response.status_code == 200
