@@ -230,6 +230,17 @@ class AuditLog(models.Model):
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action}"
 
+    @property
+    def summary(self) -> str:
+        """The details as a person reads them: "field: old → new" for changes, "key: value" otherwise."""
+        parts = []
+        for key, value in self.details.items():
+            if key == "changes" and isinstance(value, dict):
+                parts += [f"{field}: {pair[0] or '∅'} → {pair[1] or '∅'}" for field, pair in value.items()]
+            else:
+                parts.append(f"{key}: {value}")
+        return "; ".join(parts)
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise PermissionError("The audit log is append-only.")

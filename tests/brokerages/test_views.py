@@ -36,6 +36,7 @@ def test_owner_journey_brand_colour_invite_and_audit(client, tenant, password, m
 
     page = client.get(reverse("brokerages:audit_log")).content.decode()
     assert "brokerage.branding_updated" in page and "team.invited" in page and "127.0.0.1" in page
+    assert "primary_color: #1F4E79 → #0A7E5C" in page
 
 
 def test_branding_form_reports_bad_input_and_changes_nothing(login, tenant):
