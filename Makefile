@@ -10,12 +10,13 @@ NPM_STAMP := node_modules/.installed
 # Tests always run on the embedded default; test-services sets its own URLs.
 NO_SERVICES_ENV := env -u DATABASE_URL -u REDIS_URL
 
-.PHONY: help setup run test test-services bench clean
+.PHONY: help setup lint run test test-services bench clean
 
 help:
 	@echo "make setup          create .venv, install requirements-dev.txt (when changed), npm packages, var/"
 	@echo "make run            migrate, seed demo data, serve http://127.0.0.1:8000 (Daphne + Celery worker/beat)"
-	@echo "make test           pytest -n 2 on the embedded default (SQLite, in-memory layer)"
+	@echo "make lint           ruff: pyflakes, bugbear and bandit's security rules"
+	@echo "make test           lint, then pytest -n 2 on the embedded default (SQLite, in-memory layer)"
 	@echo "make test-services  the same suite against throwaway PostgreSQL 15 + Redis servers"
 	@echo "make bench          benchmarks under tests/bench"
 	@echo "make clean          remove var/ and .venv"
@@ -41,7 +42,10 @@ run: setup
 	DEBUG=$${DEBUG:-true} $(PY) manage.py seed_demo
 	DEBUG=$${DEBUG:-true} scripts/run.sh
 
-test: setup
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup lint
 	$(NO_SERVICES_ENV) scripts/pytest.sh -n 2
 
 test-services: setup
