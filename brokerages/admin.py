@@ -55,7 +55,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = User
     fk_name = "brokerage"
     fields = ("email", "full_name", "role", "performance_tier", "is_active", "last_login")
@@ -65,15 +65,6 @@ class MemberInline(admin.TabularInline):
     show_change_link = True
     verbose_name = "member"
     verbose_name_plural = "members (edit a member on their own page)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Brokerage)

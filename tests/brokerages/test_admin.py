@@ -25,9 +25,6 @@ from tests.images import png_bytes
 ADMIN_PASSWORD = "Admin-Password-2026"
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

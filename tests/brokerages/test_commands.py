@@ -22,12 +22,6 @@ from brokerages.models import (
 from brokerages.permissions import role_group_name
 
 
-@pytest.fixture(autouse=True)
-def _fast_hashing(settings):
-    # The seed hashes and checks ~16 passwords per run; the default hasher would make these tests slow.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def seed_demo() -> str:
     out = StringIO()
     # An empty, enabled scope: every tenant query fails unless the command manages its own scoping.
