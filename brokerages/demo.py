@@ -7,9 +7,13 @@ order, so every run derives the same licence numbers, tiers and hire dates (hire
 """
 
 import datetime as dt
+import importlib
 import random
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from django.apps import apps
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -288,5 +292,21 @@ def seed(*, today: dt.date | None = None) -> SeedResult:
                                    admin.full_name))
         for spec in DEMO_BROKERAGES:
             _seed_brokerage(spec, rng, today, result)
+        _seed_other_apps(result)
     return result
+
+
+def _seed_other_apps(result: SeedResult) -> None:
+    """Each project app may add its own demo data in `<app>/demo.py` with `seed(result)`; brokerages itself
+    imports no other app, so they are found by name, in INSTALLED_APPS order."""
+    for config in apps.get_app_configs():
+        if config.name == "brokerages" or not Path(config.path).is_relative_to(settings.BASE_DIR):
+            continue
+        try:
+            module = importlib.import_module(f"{config.name}.demo")
+        except ModuleNotFoundError as error:
+            if error.name == f"{config.name}.demo":
+                continue
+            raise
+        module.seed(result)
 

@@ -48,7 +48,8 @@ class Brokerage(models.Model):
         permissions = [
             ("manage_brokerage", "Manage the brokerage: profile, branding, settings and team"),
             ("view_team_performance", "View team performance"),
-            ("view_knowledge_base", "Use the knowledge base"),
+            ("view_knowledge_base", "Use the knowledge base and the mentor"),
+            ("manage_knowledge_base", "Write, import and retire knowledge articles"),
             ("use_workflow_automation", "Use workflow automation"),
             ("view_audit_log", "View the audit log"),
         ]

@@ -29,8 +29,7 @@ class MenuItem:
 UPCOMING_SECTIONS: dict[str, tuple[str, str]] = {
     "team-performance": ("Team Performance", "view_team_performance"),
     "lead-analytics": ("Lead Analytics", "view_team_performance"),
-    "knowledge": ("Knowledge Base", "view_knowledge_base"),
-    "copilot": ("Agent Co-Pilot", "view_knowledge_base"),
+    "assistant": ("Agentic Assistant", "use_workflow_automation"),
     "leads": ("Leads", "use_workflow_automation"),
     "properties": ("Properties", "use_workflow_automation"),
     "reports": ("Reports", "use_workflow_automation"),
@@ -47,7 +46,8 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Dashboard", "home", "view_brokerage"),
         _upcoming("Team Performance", "team-performance"),
         _upcoming("Lead Analytics", "lead-analytics"),
-        _upcoming("Knowledge Base", "knowledge"),
+        MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
+        MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
         MenuItem("Brand Management", "brokerages:branding", "manage_brokerage"),
         MenuItem("Compliance", "brokerages:audit_log", "view_audit_log"),
         MenuItem("Team", "brokerages:team", "manage_brokerage"),
@@ -56,17 +56,18 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
     ),
     Role.AGENT: (
         MenuItem("My Dashboard", "home", "view_brokerage"),
-        _upcoming("Agent Co-Pilot", "copilot"),
+        MenuItem("Agent Co-Pilot", "copilot:copilot", "view_knowledge_base"),
         _upcoming("Leads", "leads"),
         _upcoming("Properties", "properties"),
-        _upcoming("Knowledge Base", "knowledge"),
+        MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         _upcoming("Reports", "reports"),
         _upcoming("Smart Nurturing", "nurturing"),
     ),
     Role.SUPPORT_STAFF: (
         MenuItem("Dashboard", "home", "view_brokerage"),
         _upcoming("Team Performance", "team-performance"),
-        _upcoming("Knowledge Base", "knowledge"),
+        MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
+        MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
     ),
 }
 

@@ -14,15 +14,17 @@ from .models import Brokerage, Role
 
 # brokerage_management: owner (and system admins, who are superusers in the admin)
 # team_performance: owner, support staff
-# knowledge_base: owner, agent, support staff
+# knowledge_base: owner, agent, support staff (reading and the mentor); owner and support staff write it
 # workflow_automation: owner, agent
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.BROKERAGE_OWNER: frozenset(
         {"view_brokerage", "manage_brokerage", "view_team_performance", "view_knowledge_base",
-         "use_workflow_automation", "view_audit_log"}
+         "manage_knowledge_base", "use_workflow_automation", "view_audit_log"}
     ),
     Role.AGENT: frozenset({"view_brokerage", "view_knowledge_base", "use_workflow_automation"}),
-    Role.SUPPORT_STAFF: frozenset({"view_brokerage", "view_team_performance", "view_knowledge_base"}),
+    Role.SUPPORT_STAFF: frozenset(
+        {"view_brokerage", "view_team_performance", "view_knowledge_base", "manage_knowledge_base"}
+    ),
 }
 TENANT_ROLES = tuple(ROLE_PERMISSIONS)
 

@@ -1,10 +1,6 @@
 """Pages for owners (profile, settings, branding, team, compliance) and for every member (dashboard, account)."""
 
-from functools import wraps
-from typing import Callable
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -24,42 +20,9 @@ from .forms import (
 )
 from .navigation import UPCOMING_SECTIONS
 from .permissions import request_perms, require_perm
+from .web import form_error, tenant_view
 
 AUDIT_PAGE_SIZE = 50
-
-
-def tenant_view(perm: str, lookup: Callable | None = None):
-    """Signed-in member of a brokerage holding `perm` on it (403 otherwise). System admins, who belong to no
-    brokerage, are sent to the admin.
-
-    With `lookup(brokerage, pk)`, the object is found first and handed to the view instead of its pk: another
-    brokerage's object answers 404 whatever the caller's role, and only then does a missing permission
-    answer 403.
-    """
-
-    def decorator(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if request.brokerage is None:
-                return redirect("admin:index")
-            if lookup is not None:
-                kwargs["obj"] = lookup(request.brokerage, kwargs.pop("pk"))
-            require_perm(request, perm)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return decorator
-
-
-def form_error(form, error: ValidationError) -> None:
-    """Show a service's ValidationError on the form, on the fields it names."""
-    if hasattr(error, "error_dict"):
-        for field, errors in error.error_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, error)
 
 
 @tenant_view("view_brokerage")

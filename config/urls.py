@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("brokerages.urls")),
+    path("", include("copilot.urls")),
     path("api/", include("config.api_urls")),
 ]
 

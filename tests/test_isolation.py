@@ -14,13 +14,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
-from brokerages.models import BrandAsset, Role
+from brokerages.models import BrandAsset, Role, User
+from copilot.models import KnowledgeArticle, MentorQuestion
 
 from .conftest import Tenant, make_tenant
 from .images import png_bytes
 
 OWNER, AGENT, SUPPORT = Role.BROKERAGE_OWNER, Role.AGENT, Role.SUPPORT_STAFF
 EVERYONE = frozenset({OWNER, AGENT, SUPPORT})
+MANAGERS = frozenset({OWNER, SUPPORT})
 PUBLIC = frozenset({"public"})
 
 
@@ -33,19 +35,32 @@ def brand_asset(tenant: Tenant) -> BrandAsset:
 @dataclass(frozen=True)
 class Case:
     """One way to call a route: with `methods`, allowed to `roles`; URL arguments are fixed (`kwargs`) or name
-    objects of a tenant (`objects(tenant)`)."""
+    objects of a tenant (`objects(tenant, member)`, where member is who the object belongs to when that matters:
+    the caller, or for an intruder the victim's member of the same role)."""
 
     roles: frozenset
     methods: tuple[str, ...] = ("GET",)
-    objects: Callable[[Tenant], dict] | None = None
+    objects: Callable[[Tenant, User], dict] | None = None
     kwargs: dict = field(default_factory=dict)
     api: bool = False
     label: str = ""
     data: dict = field(default_factory=dict)
 
 
-def member_pk(tenant: Tenant) -> dict:
+def member_pk(tenant: Tenant, member: User) -> dict:
     return {"pk": tenant.agent.pk}
+
+
+def article(tenant: Tenant, member: User) -> dict:
+    created = KnowledgeArticle.objects.create(brokerage=tenant.brokerage, title="Ejari", category="Leasing",
+                                              content="## Ejari\nRegister every tenancy.")
+    return {"pk": created.pk}
+
+
+def mentor_question(tenant: Tenant, member: User) -> dict:
+    asked = MentorQuestion.objects.create(brokerage=tenant.brokerage, asked_by=member, question="Pets?",
+                                          provider="local", abstained=True)
+    return {"pk": asked.pk}
 
 
 ROUTES: dict[str, list[Case]] = {
@@ -64,7 +79,6 @@ ROUTES: dict[str, list[Case]] = {
     "account_token_create": [Case(EVERYONE, ("POST",))],
     "account_token_revoke": [Case(EVERYONE, ("POST",))],
     "coming_soon": [
-        Case(EVERYONE, kwargs={"section": "knowledge"}, label="knowledge base"),
         Case(frozenset({OWNER, SUPPORT}), kwargs={"section": "team-performance"}, label="team perf"),
         Case(frozenset({OWNER, AGENT}), kwargs={"section": "leads"}, label="leads"),
     ],
@@ -73,7 +87,7 @@ ROUTES: dict[str, list[Case]] = {
     "brokerages:settings": [Case(frozenset({OWNER}), ("GET", "POST"))],
     "brokerages:branding": [Case(frozenset({OWNER}), ("GET", "POST"))],
     "brokerages:brand_asset_upload": [Case(frozenset({OWNER}), ("POST",))],
-    "brokerages:brand_asset_toggle": [Case(frozenset({OWNER}), ("POST",), objects=lambda t: {"pk": brand_asset(t).pk})],
+    "brokerages:brand_asset_toggle": [Case(frozenset({OWNER}), ("POST",), objects=lambda t, m: {"pk": brand_asset(t).pk})],
     "brokerages:team": [Case(frozenset({OWNER}))],
     "brokerages:team_invite": [Case(frozenset({OWNER}), ("POST",))],
     "brokerages:team_member_role": [Case(frozenset({OWNER}), ("POST",), objects=member_pk, data={"role": "agent"})],
@@ -86,6 +100,23 @@ ROUTES: dict[str, list[Case]] = {
     "api-brokerage-team-member": [Case(frozenset({OWNER, SUPPORT}), ("GET",), objects=member_pk, api=True),
                                   Case(frozenset({OWNER}), ("PATCH",), objects=member_pk, api=True)],
     "api-brokerage-settings": [Case(frozenset({OWNER}), ("GET", "PATCH"), api=True)],
+    # Co-pilot: everyone reads the knowledge base and asks the mentor; owners and support staff write it.
+    "copilot:copilot": [Case(EVERYONE)],
+    "copilot:mentor_ask": [Case(EVERYONE, ("POST",), data={"question": "How do I register Ejari?"})],
+    "copilot:mentor_feedback": [Case(EVERYONE, ("POST",), objects=mentor_question, data={"helpful": "1"})],
+    "copilot:mentor_gaps": [Case(MANAGERS)],
+    "copilot:mentor_gap_resolve": [Case(MANAGERS, ("POST",), objects=mentor_question)],
+    "copilot:knowledge": [Case(EVERYONE)],
+    "copilot:article": [Case(EVERYONE, objects=article)],
+    "copilot:article_new": [Case(MANAGERS, ("GET", "POST"))],
+    "copilot:article_edit": [Case(MANAGERS, ("GET", "POST"), objects=article)],
+    "copilot:article_toggle": [Case(MANAGERS, ("POST",), objects=article)],
+    "copilot:import": [Case(MANAGERS, ("GET", "POST"))],
+    "api-mentor-ask": [Case(EVERYONE, ("POST",), api=True)],
+    "api-knowledge-articles": [Case(EVERYONE, ("GET",), api=True), Case(MANAGERS, ("POST",), api=True)],
+    "api-knowledge-article": [Case(EVERYONE, ("GET",), objects=article, api=True),
+                              Case(MANAGERS, ("PATCH",), objects=article, api=True)],
+    "api-knowledge-search": [Case(EVERYONE, ("GET",), api=True, kwargs={})],
 }
 
 
@@ -123,8 +154,9 @@ def _calls(predicate):
                     yield pytest.param(name, index, method, id=f"{name}[{case.label or index}]-{method}")
 
 
-def _request(client, case: Case, name: str, tenant: Tenant, method: str, user=None):
-    url = reverse(name, kwargs={**case.kwargs, **(case.objects(tenant) if case.objects else {})})
+def _request(client, case: Case, name: str, tenant: Tenant, method: str, user=None, owner_of_objects=None):
+    objects = case.objects(tenant, owner_of_objects or user or tenant.agent) if case.objects else {}
+    url = reverse(name, kwargs={**case.kwargs, **objects})
     headers = {}
     if case.api and user is not None:
         headers["HTTP_AUTHORIZATION"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
@@ -142,7 +174,8 @@ def test_objects_of_another_brokerage_answer_404(client, name, index, method, in
     """However privileged the intruder is in their own brokerage, another brokerage's objects do not exist."""
     victim, intruder = make_tenant("Victim Homes"), make_tenant("Intruder Realty")
     case = ROUTES[name][index]
-    response = _request(client, case, name, victim, method, user=intruder.member(intruder_role))
+    response = _request(client, case, name, victim, method, user=intruder.member(intruder_role),
+                        owner_of_objects=victim.member(intruder_role))
     assert response.status_code == 404, response.content[:300]
 
 

@@ -1,0 +1,188 @@
+"""Full-text index of knowledge passages, on PostgreSQL (tsvector + GIN, websearch_to_tsquery, ts_rank,
+ts_headline) or on SQLite (FTS5 with the porter tokenizer, bm25, snippet). One interface for both:
+`index_article` keeps an article's passages searchable (only active articles have passages) and `search`
+ranks passages for a question's phrases.
+"""
+
+import html
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import F, Value
+
+from .models import KnowledgeArticle, KnowledgePassage, KnowledgeTerm
+from .vocabulary import stems
+
+FTS_TABLE = "copilot_passage_fts"
+MAX_PASSAGE_CHARS = 1500
+MARK_START, MARK_END = "\x02", "\x03"  # the engines mark matches with these; we escape, then turn them to <mark>
+WEIGHTS = {"title": 8.0, "tags": 4.0, "heading": 3.0, "text": 1.0}
+
+
+@dataclass(frozen=True)
+class PassageHit:
+    passage_id: int
+    article_id: int
+    score: float
+    snippet_html: str
+
+
+def split_passages(content: str) -> list[tuple[str, str]]:
+    """(heading, text) per `##` section; the text before the first heading is a passage of its own, and a
+    section longer than MAX_PASSAGE_CHARS is cut at paragraph boundaries."""
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    for line in content.replace("\r\n", "\n").split("\n"):
+        match = re.match(r"^#{2,3}\s+(.*)$", line)
+        if match:
+            sections.append((match.group(1).strip(), []))
+        else:
+            sections[-1][1].append(line)
+    passages = []
+    for heading, lines in sections:
+        chunk = ""
+        for paragraph in "\n".join(lines).split("\n\n"):
+            paragraph = paragraph.strip()
+            if not paragraph:
+                continue
+            if chunk and len(chunk) + len(paragraph) > MAX_PASSAGE_CHARS:
+                passages.append((heading, chunk))
+                chunk = ""
+            chunk = f"{chunk}\n\n{paragraph}" if chunk else paragraph
+        if chunk:
+            passages.append((heading, chunk))
+    return passages
+
+
+def _passage_terms(article: KnowledgeArticle, heading: str, text: str) -> set[str]:
+    return stems(" ".join([article.title, " ".join(article.tags), heading, text]))
+
+
+def _adjust_term_counts(brokerage_id: int, delta: Counter) -> None:
+    delta = Counter({term[:64]: n for term, n in delta.items() if n})
+    if not delta:
+        return
+    rows = {row.term: row for row in KnowledgeTerm.objects.filter(brokerage_id=brokerage_id, term__in=list(delta))}
+    for row in rows.values():
+        row.passage_count = max(0, row.passage_count + delta[row.term])
+    KnowledgeTerm.objects.bulk_update(rows.values(), ["passage_count"], batch_size=500)
+    KnowledgeTerm.objects.bulk_create(
+        [KnowledgeTerm(brokerage_id=brokerage_id, term=term, passage_count=n)
+         for term, n in delta.items() if term not in rows and n > 0],
+        batch_size=500,
+    )
+
+
+def index_article(article: KnowledgeArticle) -> int:
+    """Rebuild the article's passages, their full-text entries and the brokerage's term counts.
+
+    Before: inside a transaction. After: an active article has one passage per section, searchable; an
+    inactive one has none. Returns the number of passages.
+    """
+    old = list(KnowledgePassage.objects.filter(article=article).select_related("article"))
+    delta: Counter = Counter()
+    for passage in old:
+        delta.subtract(_passage_terms(passage.article, passage.heading, passage.text))
+    _fts_delete([p.pk for p in old])
+    KnowledgePassage.objects.filter(article=article).delete()
+    new = []
+    if article.is_active:
+        new = KnowledgePassage.objects.bulk_create([
+            KnowledgePassage(brokerage_id=article.brokerage_id, article=article, position=i, heading=h, text=t)
+            for i, (h, t) in enumerate(split_passages(article.content))
+        ])
+        for passage in new:
+            delta.update(_passage_terms(article, passage.heading, passage.text))
+        _fts_insert(article, new)
+    _adjust_term_counts(article.brokerage_id, delta)
+    return len(new)
+
+
+def _fts_delete(passage_ids: list[int]) -> None:
+    if connection.vendor == "sqlite" and passage_ids:
+        with connection.cursor() as cursor:
+            cursor.executemany(f"DELETE FROM {FTS_TABLE} WHERE rowid = %s", [(pk,) for pk in passage_ids])  # noqa: S608
+
+
+def _fts_insert(article: KnowledgeArticle, passages: list[KnowledgePassage]) -> None:
+    tags = " ".join(article.tags)
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {FTS_TABLE} (rowid, brokerage_id, title, tags, heading, body) "  # noqa: S608
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                [(p.pk, article.brokerage_id, article.title, tags, p.heading, p.text) for p in passages],
+            )
+    else:
+        KnowledgePassage.objects.filter(pk__in=[p.pk for p in passages]).update(search_vector=(
+            SearchVector(Value(article.title), weight="A", config="english")
+            + SearchVector(Value(tags), weight="B", config="english")
+            + SearchVector("heading", weight="B", config="english")
+            + SearchVector("text", weight="C", config="english")
+        ))
+
+
+def _quote_fts5(phrase: str) -> str:
+    return '"' + phrase.replace('"', " ") + '"'
+
+
+def _marked_html(raw: str) -> str:
+    escaped = html.escape(raw)
+    return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
+
+
+def search(brokerage_id: int, phrases: list[str], *, article_filter: dict | None = None,
+           limit: int = 10) -> list[PassageHit]:
+    """Passages of the brokerage's active articles matching any of `phrases`, best first.
+
+    `phrases` are plain words (see `vocabulary.search_phrases`); they are quoted for the engine, so no search
+    syntax can be injected. `article_filter` narrows by article fields (e.g. {"category": "Leasing"}).
+    """
+    phrases = [p for p in phrases if p.strip()]
+    if not phrases:
+        return []
+    if connection.vendor == "sqlite":
+        return _search_sqlite(brokerage_id, phrases, article_filter or {}, limit)
+    return _search_postgres(brokerage_id, phrases, article_filter or {}, limit)
+
+
+def _search_sqlite(brokerage_id: int, phrases: list[str], article_filter: dict, limit: int) -> list[PassageHit]:
+    match = " OR ".join(_quote_fts5(p) for p in phrases)
+    weights = ", ".join(str(w) for w in WEIGHTS.values())
+    where, params = "", []
+    if article_filter:
+        allowed = KnowledgeArticle.objects.filter(brokerage_id=brokerage_id, **article_filter).values("pk")
+        allowed_sql, allowed_params = allowed.query.sql_with_params()
+        where = f" AND p.article_id IN ({allowed_sql})"
+        params = list(allowed_params)
+    sql = (
+        f"SELECT p.id, p.article_id, bm25({FTS_TABLE}, 0, {weights}) AS rank, "  # noqa: S608
+        f"snippet({FTS_TABLE}, 4, '{MARK_START}', '{MARK_END}', '…', 28) "
+        f"FROM {FTS_TABLE} JOIN copilot_knowledgepassage p ON p.id = {FTS_TABLE}.rowid "
+        f"WHERE {FTS_TABLE} MATCH %s AND {FTS_TABLE}.brokerage_id = %s{where} ORDER BY rank LIMIT %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [match, brokerage_id, *params, limit])
+        rows = cursor.fetchall()
+    # bm25 is "lower is better" and negative; flip it so every engine reports higher = better.
+    return [PassageHit(pid, aid, -rank, _marked_html(snippet)) for pid, aid, rank, snippet in rows]
+
+
+def _search_postgres(brokerage_id: int, phrases: list[str], article_filter: dict, limit: int) -> list[PassageHit]:
+    query = SearchQuery(" or ".join(f'"{p}"' if " " in p else p for p in phrases), search_type="websearch",
+                        config="english")
+    passages = (
+        KnowledgePassage.objects.filter(brokerage_id=brokerage_id, search_vector=query,
+                                        **{f"article__{k}": v for k, v in article_filter.items()})
+        .annotate(rank=SearchRank(F("search_vector"), query, weights=[0.1, 0.3, 0.6, 1.0], normalization=1))
+        .order_by("-rank", "id")[:limit]
+    )
+    hits = list(passages.values_list("id", "article_id", "rank"))
+    snippets = dict(
+        KnowledgePassage.objects.filter(pk__in=[h[0] for h in hits]).annotate(snippet=SearchHeadline(
+            "text", query, config="english", start_sel=MARK_START, stop_sel=MARK_END, max_words=35, min_words=15,
+        )).values_list("id", "snippet")
+    )
+    return [PassageHit(pid, aid, float(rank), _marked_html(snippets.get(pid, ""))) for pid, aid, rank in hits]
