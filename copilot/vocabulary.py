@@ -21,7 +21,10 @@ how i if in into is it its itself just me more most my myself no nor not now of 
 ours out over own same she should so some such than that the their them then there these they this those
 through to too under until up very was we were what when where which while who whom why will with would you your
 yours also get got need needs want wants tell know please thanks thank hi hello let lets us one much many
-ok okay really should shall may might must yes via
+ok okay really should shall may might must yes via go goes going went gone keep keeps kept say says saying
+said come comes came take takes took give gives gave put puts use used using happen happens happened
+think thinks feel look looks looking like right still already ever never always usually actually exactly
+someone something anything everything nothing whole every each else another way
 """.split())
 
 # Words that appear in nearly every question an agent asks this product; they carry no evidence of an answer.
@@ -52,6 +55,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "goaml": ("suspicious transaction report",),
     "dewa": ("dubai electricity and water authority",),
     "poa": ("power of attorney",),
+    "docs": ("documents", "paperwork"),
+    "doc": ("document",),
+    "paperwork": ("documents",),
+    "pf": ("property finder",),
     "commission": ("fee", "cut", "payout"),
     "split": ("share", "cut"),
     "landlord": ("owner", "lessor"),
