@@ -85,6 +85,7 @@ def article_update(*, brokerage: Brokerage, actor: User | None, article: Knowled
 class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -144,9 +145,10 @@ def articles_import(*, brokerage: Brokerage, actor: User | None, files: list[tup
                     article_create(brokerage=brokerage, actor=actor, **fields)
                     report.created.append(fields["title"])
                 else:
-                    article_update(brokerage=brokerage, actor=actor, article=existing,
-                                   data={**fields, "is_active": True})
-                    report.updated.append(fields["title"])
+                    saved = article_update(brokerage=brokerage, actor=actor, article=existing,
+                                           data={**fields, "is_active": True})
+                    changed = saved.updated_at != existing.updated_at
+                    (report.updated if changed else report.unchanged).append(fields["title"])
         except ValidationError as error:
             report.errors.append((name, " ".join(error.messages)))
     return report
