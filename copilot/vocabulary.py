@@ -23,7 +23,7 @@ through to too under until up very was we were what when where which while who w
 yours also get got need needs want wants tell know please thanks thank hi hello let lets us one much many
 ok okay really should shall may might must yes via go goes going went gone keep keeps kept say says saying
 said come comes came take takes took give gives gave put puts use used using happen happens happened
-think thinks feel look looks looking like right still already ever never always usually actually exactly
+feel look looks looking like right still already ever never always usually actually exactly
 someone something anything everything nothing whole every each else another way
 """.split())
 
@@ -56,6 +56,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "dewa": ("dubai electricity and water authority",),
     "poa": ("power of attorney",),
     "docs": ("documents", "paperwork"),
+    "agent to agent": ("form i", "co broking", "cobroke"),
+    "night": ("pm", "evening"),
     "doc": ("document",),
     "paperwork": ("documents",),
     "pf": ("property finder",),
