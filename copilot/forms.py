@@ -16,12 +16,20 @@ class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
 
-class ImportForm(forms.Form):
-    files = forms.FileField(widget=MultipleFileInput(attrs={"multiple": True, "accept": ".md,.markdown,.txt,.pdf"}),
-                            help_text="Markdown or text files with front matter (title, category, tags), or PDFs.")
+class MultipleFileField(forms.FileField):
+    """Several files from one input; each is checked like a single upload."""
 
-    def clean_files(self):
-        return self.files.getlist("files")
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"multiple": True}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        uploads = list(data) if isinstance(data, list | tuple) else [data]
+        return [super(MultipleFileField, self).clean(upload, initial) for upload in uploads or [None]]
+
+
+class ImportForm(forms.Form):
+    files = MultipleFileField(help_text="Markdown or text files with front matter (title, category, tags), or PDFs.")
 
 
 class SearchForm(forms.Form):

@@ -76,6 +76,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 }
 
 
+@lru_cache(maxsize=50_000)
 def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
@@ -141,11 +142,23 @@ def concepts(question: str) -> list[Concept]:
     return found
 
 
+def _noun_forms(word: str) -> list[str]:
+    """The -ation noun of a verb form ("registering", "registered" -> "registration"): the stemmers give the
+    verb and the noun different stems, and handbooks use the noun where agents type the verb."""
+    for suffix in ("ing", "ed", "es", "e", ""):
+        base = word[: len(word) - len(suffix)]
+        if word.endswith(suffix) and len(base) >= 4 and base[-1] not in "aeiouy":
+            return [f"{base[:-2]}ration" if base.endswith("er") else f"{base}ation"]
+    return []
+
+
 def _concept(word: str, phrases: list[str]) -> Concept:
+    if " " not in word:
+        phrases = phrases + _noun_forms(word)
     kept = [(phrase, _content_stems(phrase)) for phrase in phrases]
     kept = [(phrase, parts) for phrase, parts in kept if parts]
-    return Concept(word, tuple(parts for _, parts in kept),
-                   tuple(" ".join(t for t in tokens(phrase) if t not in STOP_WORDS) for phrase, _ in kept))
+    # The engines search each alternative as a phrase, small words included, as the handbook writes it.
+    return Concept(word, tuple(parts for _, parts in kept), tuple(" ".join(tokens(phrase)) for phrase, _ in kept))
 
 
 def search_phrases(found: list[Concept]) -> list[str]:
