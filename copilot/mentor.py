@@ -42,6 +42,7 @@ AMBIGUITY_PENALTY = 0.15
 CANDIDATES = 8
 MAX_SENTENCES = 3
 MAX_SOURCES = 3
+MAX_PASSAGES = 6
 ABSTENTION = ("This is not in your brokerage's knowledge base, so I can't answer it reliably. "
               "The question has been passed to your brokerage's knowledge-base owners.")
 
@@ -155,9 +156,20 @@ def article_url(article_id: int) -> str:
 
 
 def _cited_passages(evidence: Evidence) -> list[ScoredPassage]:
-    """The passages worth citing: close to the best evidence, at most MAX_SOURCES, distinct sections."""
+    """The passages worth quoting: close to the best evidence, from at most MAX_SOURCES articles. Several
+    sections of one article often tie on coverage, so all of them are kept and the sentences decide."""
     floor = max(PASSAGE_COVERAGE, evidence.best * 0.7)
-    return [p for p in evidence.passages if p.coverage >= floor][:MAX_SOURCES]
+    articles: list[int] = []
+    cited = []
+    for scored in evidence.passages[:MAX_PASSAGES]:
+        if scored.coverage < floor:
+            continue
+        if scored.passage.article_id not in articles:
+            if len(articles) == MAX_SOURCES:
+                continue
+            articles.append(scored.passage.article_id)
+        cited.append(scored)
+    return cited
 
 
 def _numbered_sources(passages: list[ScoredPassage]) -> tuple[list[Source], dict[int, int]]:

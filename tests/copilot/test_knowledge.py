@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from django.db import connection
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -159,6 +160,11 @@ def test_reimporting_an_edited_file_updates_the_article_and_its_search(tenant):
     assert AuditLog.objects.filter(action="knowledge.article_updated").count() == 1
 
 
+def unmarked(snippet: str) -> str:
+    """PostgreSQL marks each matched word, SQLite the whole phrase; compare the text without the marks."""
+    return snippet.replace("<mark>", "").replace("</mark>", "")
+
+
 def test_demo_handbook_imports_cleanly_idempotently_and_searchably(tenant):
     first = _import(tenant, handbook_files())
     second = _import(tenant, handbook_files())
@@ -173,9 +179,9 @@ def test_demo_handbook_imports_cleanly_idempotently_and_searchably(tenant):
     assert _titles(selectors.knowledge_search(brokerage, "MOU"))[0] == "Form F (MOU) for Sale Transactions"
     assert "Ejari Registration for Tenancies" in _titles(selectors.knowledge_search(brokerage, "registering")[:3])
     dld = selectors.knowledge_search(brokerage, "DLD")
-    assert any("Dubai Land Department" in r.snippet_html for r in dld)
+    assert any("Dubai Land Department" in unmarked(r.snippet_html) for r in dld)
     long_form = selectors.knowledge_search(brokerage, "Dubai Land Department")
-    assert any("DLD" in r.article.title or "DLD" in r.snippet_html for r in long_form)
+    assert any("DLD" in r.article.title or "DLD" in unmarked(r.snippet_html) for r in long_form)
     cma = _titles(selectors.knowledge_search(brokerage, "comparative market analysis"))
     assert cma[0] == "CMA and Pricing a Listing"
 
@@ -346,7 +352,8 @@ def test_snippets_are_escaped_with_highlights(tenant):
     snippet = result.snippet_html
     assert "<mark>" in snippet and "</mark>" in snippet
     assert "<script" not in snippet.lower() and "<b>" not in snippet
-    assert "&lt;script&gt;" in snippet
+    # SQLite's snippet keeps the markup as escaped text; PostgreSQL's ts_headline drops tags altogether.
+    assert "&lt;script&gt;" in snippet or connection.vendor == "postgresql"
     stripped = snippet.replace("<mark>", "").replace("</mark>", "")
     assert "<" not in stripped and ">" not in stripped
 
