@@ -10,7 +10,7 @@ NPM_STAMP := node_modules/.installed
 # Tests always run on the embedded default; test-services sets its own URLs.
 NO_SERVICES_ENV := env -u DATABASE_URL -u REDIS_URL
 
-.PHONY: help setup lint run test test-services bench eval clean
+.PHONY: help setup lint run test test-services bench bench-services eval clean
 
 help:
 	@echo "make setup          create .venv, install requirements-dev.txt (when changed), npm packages, var/"
@@ -19,6 +19,7 @@ help:
 	@echo "make test           lint, then pytest -n 2 on the embedded default (SQLite, in-memory layer)"
 	@echo "make test-services  the same suite against throwaway PostgreSQL 15 + Redis servers"
 	@echo "make bench          benchmarks under tests/bench"
+	@echo "make bench-services the same benchmarks against throwaway PostgreSQL 15 + Redis servers"
 	@echo "make eval           the mentor's retrieval quality on tests/data/mentor_eval.json"
 	@echo "make clean          remove var/ and .venv"
 
@@ -60,6 +61,11 @@ bench: setup
 			--override-ini="addopts=-p no:cacheprovider --strict-markers" \
 			--override-ini="python_files=test_*.py bench_*.py"; \
 	fi
+
+bench-services: setup
+	$(NO_SERVICES_ENV) scripts/services.sh scripts/pytest.sh tests/bench \
+		--override-ini="addopts=-p no:cacheprovider --strict-markers" \
+		--override-ini="python_files=test_*.py bench_*.py"
 
 eval: setup
 	$(NO_SERVICES_ENV) VAR_DIR=$$(mktemp -d) sh -c '$(PY) manage.py migrate -v0 && $(PY) manage.py evaluate_mentor --misses'

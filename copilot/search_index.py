@@ -19,6 +19,10 @@ from .vocabulary import stems
 FTS_TABLE = "copilot_passage_fts"
 MAX_PASSAGE_CHARS = 1500
 MARK_START, MARK_END = "\x02", "\x03"  # the engines mark matches with these; we escape, then turn them to <mark>
+# A phrase in more than this share of passages (and more than COMMON_FLOOR of them) is too common to search for:
+# ranking thousands of its matches costs more than it tells. Small knowledge bases keep every phrase.
+COMMON_SHARE = 0.10
+COMMON_FLOOR = 1000
 WEIGHTS = {"title": 8.0, "tags": 4.0, "heading": 3.0, "text": 1.0}
 
 
@@ -111,9 +115,10 @@ def _fts_insert(article: KnowledgeArticle, passages: list[KnowledgePassage]) -> 
     if connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.executemany(
-                f"INSERT INTO {FTS_TABLE} (rowid, brokerage_id, title, tags, heading, body) "  # noqa: S608
+                f"INSERT INTO {FTS_TABLE} (rowid, tenant, title, tags, heading, body) "  # noqa: S608
                 "VALUES (%s, %s, %s, %s, %s, %s)",
-                [(p.pk, article.brokerage_id, article.title, tags, p.heading, p.text) for p in passages],
+                [(p.pk, _tenant_token(article.brokerage_id), article.title, tags, p.heading, p.text)
+                 for p in passages],
             )
     else:
         KnowledgePassage.objects.filter(pk__in=[p.pk for p in passages]).update(search_vector=(
@@ -122,6 +127,10 @@ def _fts_insert(article: KnowledgeArticle, passages: list[KnowledgePassage]) -> 
             + SearchVector("heading", weight="B", config="english")
             + SearchVector("text", weight="C", config="english")
         ))
+
+
+def _tenant_token(brokerage_id: int) -> str:
+    return f"t{brokerage_id}"
 
 
 def _quote_fts5(phrase: str) -> str:
@@ -140,7 +149,7 @@ def search(brokerage_id: int, phrases: list[str], *, article_filter: dict | None
     `phrases` are plain words (see `vocabulary.search_phrases`); they are quoted for the engine, so no search
     syntax can be injected. `article_filter` narrows by article fields (e.g. {"category": "Leasing"}).
     """
-    phrases = [p for p in phrases if p.strip()]
+    phrases = _discriminating(brokerage_id, [p for p in phrases if p.strip()])
     if not phrases:
         return []
     if connection.vendor == "sqlite":
@@ -148,8 +157,26 @@ def search(brokerage_id: int, phrases: list[str], *, article_filter: dict | None
     return _search_postgres(brokerage_id, phrases, article_filter or {}, limit)
 
 
+def _discriminating(brokerage_id: int, phrases: list[str]) -> list[str]:
+    """The phrases worth asking the engine for: ones the brokerage's passages contain, and not so common that
+    they match a large share of them (they would cost more to rank than they tell; the mentor still weighs
+    every concept afterwards). When every phrase is common, the rarest one is kept."""
+    if not phrases:
+        return []
+    phrase_stems = {phrase: stems(phrase) for phrase in phrases}
+    counts = dict(KnowledgeTerm.objects.filter(
+        brokerage_id=brokerage_id, term__in=set().union(*phrase_stems.values())).values_list("term", "passage_count"))
+    rarity = {phrase: min(counts.get(term, 0) for term in terms) for phrase, terms in phrase_stems.items() if terms}
+    present = {phrase: n for phrase, n in rarity.items() if n > 0}
+    if not present:
+        return []
+    ceiling = max(COMMON_SHARE * KnowledgePassage.objects.filter(brokerage_id=brokerage_id).count(), COMMON_FLOOR)
+    kept = [phrase for phrase in phrases if 0 < present.get(phrase, 0) <= ceiling]
+    return kept or [min(present, key=present.get)]
+
+
 def _search_sqlite(brokerage_id: int, phrases: list[str], article_filter: dict, limit: int) -> list[PassageHit]:
-    match = " OR ".join(_quote_fts5(p) for p in phrases)
+    match = f"tenant : {_tenant_token(brokerage_id)} AND (" + " OR ".join(_quote_fts5(p) for p in phrases) + ")"
     weights = ", ".join(str(w) for w in WEIGHTS.values())
     where, params = "", []
     if article_filter:
@@ -161,10 +188,10 @@ def _search_sqlite(brokerage_id: int, phrases: list[str], article_filter: dict, 
         f"SELECT p.id, p.article_id, bm25({FTS_TABLE}, 0, {weights}) AS rank, "  # noqa: S608
         f"snippet({FTS_TABLE}, 4, '{MARK_START}', '{MARK_END}', '…', 28) "
         f"FROM {FTS_TABLE} JOIN copilot_knowledgepassage p ON p.id = {FTS_TABLE}.rowid "
-        f"WHERE {FTS_TABLE} MATCH %s AND {FTS_TABLE}.brokerage_id = %s{where} ORDER BY rank LIMIT %s"
+        f"WHERE {FTS_TABLE} MATCH %s{where} ORDER BY rank LIMIT %s"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [match, brokerage_id, *params, limit])
+        cursor.execute(sql, [match, *params, limit])
         rows = cursor.fetchall()
     # bm25 is "lower is better" and negative; flip it so every engine reports higher = better.
     return [PassageHit(pid, aid, -rank, _marked_html(snippet)) for pid, aid, rank, snippet in rows]
