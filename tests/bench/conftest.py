@@ -103,8 +103,8 @@ def _drop_knowledge(brokerage: Brokerage) -> None:
     with scopes_disabled(), transaction.atomic():
         if connection.vendor == "sqlite":
             with connection.cursor() as cursor:
-                cursor.execute(f"DELETE FROM {search_index.FTS_TABLE} WHERE brokerage_id = %s",  # noqa: S608
-                               [brokerage.pk])
+                cursor.execute(f"DELETE FROM {search_index.FTS_TABLE} WHERE rowid IN "  # noqa: S608
+                               "(SELECT id FROM copilot_knowledgepassage WHERE brokerage_id = %s)", [brokerage.pk])
         MentorQuestion.objects.filter(brokerage=brokerage).delete()
         KnowledgeTerm.objects.filter(brokerage=brokerage).delete()
         KnowledgePassage.objects.filter(brokerage=brokerage).delete()
