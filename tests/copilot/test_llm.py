@@ -27,7 +27,6 @@ from copilot.llm.anthropic_provider import AnthropicProvider
 from copilot.llm.gemini_provider import GeminiProvider
 
 from .fake_llm_server import (
-    FakeLLMServer,
     Reply,
     anthropic_error,
     anthropic_message,
@@ -35,16 +34,7 @@ from .fake_llm_server import (
     gemini_response,
 )
 
-# Short enough to keep the file fast, long enough that a healthy local reply never trips it.
-SHORT_TIMEOUT = 0.5
-
-
-@pytest.fixture
-def fake():
-    server = FakeLLMServer()
-    server.start()
-    yield server
-    server.stop()
+from .conftest import SHORT_TIMEOUT
 
 
 @dataclass

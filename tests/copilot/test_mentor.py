@@ -17,7 +17,7 @@ from copilot.mentor import ABSTENTION, MENTOR_SYSTEM
 from copilot.models import MentorQuestion
 
 from ..factories import UserFactory
-from .fake_llm_server import FakeLLMServer, Reply, anthropic_error, anthropic_message
+from .fake_llm_server import Reply, anthropic_error, anthropic_message
 
 pytestmark = pytest.mark.django_db
 
@@ -253,15 +253,7 @@ def test_gap_list_escapes_the_question(policies, login):
 
 # --- model-backed mentor (anthropic SDK against the fake server) ----------------------------------------------
 
-SHORT_TIMEOUT = 0.5
-
-
-@pytest.fixture
-def fake():
-    server = FakeLLMServer()
-    server.start()
-    yield server
-    server.stop()
+from .conftest import SHORT_TIMEOUT
 
 
 @pytest.fixture
