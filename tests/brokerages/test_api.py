@@ -13,6 +13,8 @@ from brokerages import services
 from brokerages.models import AuditLog, Brokerage, BrokerageSetting, Role, User
 from brokerages.settings_registry import SETTINGS
 
+from ..api_helpers import api_as, assert_error
+
 PROFILE = "/api/brokerage/profile"
 TEAM = "/api/brokerage/team"
 SETTINGS_URL = "/api/brokerage/settings"
@@ -22,28 +24,6 @@ pytestmark = pytest.mark.django_db
 
 def member_url(pk: int) -> str:
     return f"{TEAM}/{pk}"
-
-
-def api_as(user: User) -> APIClient:
-    key = services.api_token_create(user=user).key
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
-def assert_error(response, status: int) -> dict:
-    """Every error answers the same JSON shape; returns the inner `error` object."""
-    assert response.status_code == status, response.content
-    assert response["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert set(body) == {"error"}
-    error = body["error"]
-    assert set(error) == {"status", "code", "message", "fields"}
-    assert error["status"] == status
-    assert isinstance(error["code"], str) and error["code"]
-    assert isinstance(error["message"], str) and error["message"]
-    assert isinstance(error["fields"], dict)
-    return error
 
 
 def fresh(user: User) -> User:

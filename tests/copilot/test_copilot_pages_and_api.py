@@ -6,12 +6,12 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from brokerages import services as brokerage_services
-from brokerages.models import AuditLog, Role, User
+from brokerages.models import AuditLog, Role
 from copilot import selectors, services
 from copilot.demo import handbook_files
 from copilot.models import KnowledgeArticle, MentorQuestion
 
+from ..api_helpers import api_as, assert_error
 from ..factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -44,21 +44,6 @@ def article_url(article) -> str:
 
 def htmx_post(client, url, data):
     return client.post(url, data, HTTP_HX_REQUEST="true")
-
-
-def api_as(user: User) -> APIClient:
-    key = brokerage_services.api_token_create(user=user).key
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
-    return client
-
-
-def assert_error(response, status: int) -> dict:
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert set(body) == {"error"}
-    assert set(body["error"]) == {"status", "code", "message", "fields"} and body["error"]["status"] == status
-    return body["error"]
 
 
 # --- the Co-Pilot page -----------------------------------------------------------------------------------------
