@@ -31,7 +31,7 @@ from brokerages.models import Brokerage
 
 from . import search_index
 from .llm import ProviderError, generate_structured, get_provider, provider_name_for, quote, with_fallback
-from .models import KnowledgePassage, KnowledgeTerm
+from .models import KnowledgePassage
 from .vocabulary import Concept, concepts, search_phrases, stem, stems, tokens
 
 # Chosen on tests/data/mentor_eval.json (make eval) to keep false abstention under 5 %.
@@ -108,13 +108,14 @@ def gather_evidence(brokerage: Brokerage, question: str) -> Evidence:
     found = concepts(question)
     if not found:
         return Evidence([], [], [])
-    hits = search_index.search(brokerage.pk, search_phrases(found), limit=CANDIDATES)
+    phrases = search_phrases(found)
+    # One look-up of term rarity serves both the engine query and the evidence weights.
+    stats = search_index.term_stats(brokerage.pk, set().union(*(c.all_stems for c in found))
+                                    | search_index.phrase_terms(phrases))
+    hits = search_index.search(brokerage.pk, phrases, limit=CANDIDATES, stats=stats)
     passages = KnowledgePassage.objects.filter(pk__in=[h.passage_id for h in hits]).select_related("article")
     by_id = {p.pk: p for p in passages}
-    all_stems = set().union(*(c.all_stems for c in found))
-    df = dict(KnowledgeTerm.objects.filter(brokerage=brokerage, term__in=all_stems)
-              .values_list("term", "passage_count"))
-    total = KnowledgePassage.objects.filter(brokerage=brokerage).count()
+    df, total = stats.counts, stats.total
 
     def weight(concept: Concept) -> float:
         # The most common way the knowledge base could say it: a concept is as rare as its commonest wording.

@@ -142,14 +142,33 @@ def _marked_html(raw: str) -> str:
     return escaped.replace(MARK_START, "<mark>").replace(MARK_END, "</mark>")
 
 
+@dataclass(frozen=True)
+class TermStats:
+    """How many of the brokerage's passages contain each term, and how many passages it has."""
+
+    counts: dict[str, int]
+    total: int
+
+
+def term_stats(brokerage_id: int, terms: set[str]) -> TermStats:
+    counts = dict(KnowledgeTerm.objects.filter(brokerage_id=brokerage_id, term__in=terms)
+                  .values_list("term", "passage_count"))
+    return TermStats(counts, KnowledgePassage.objects.filter(brokerage_id=brokerage_id).count())
+
+
+def phrase_terms(phrases: list[str]) -> set[str]:
+    return set().union(*(stems(phrase) for phrase in phrases)) if phrases else set()
+
+
 def search(brokerage_id: int, phrases: list[str], *, article_filter: dict | None = None,
-           limit: int = 10) -> list[PassageHit]:
+           limit: int = 10, stats: TermStats | None = None) -> list[PassageHit]:
     """Passages of the brokerage's active articles matching any of `phrases`, best first.
 
     `phrases` are plain words (see `vocabulary.search_phrases`); they are quoted for the engine, so no search
     syntax can be injected. `article_filter` narrows by article fields (e.g. {"category": "Leasing"}).
     """
-    phrases = _discriminating(brokerage_id, [p for p in phrases if p.strip()])
+    phrases = [p for p in phrases if p.strip()]
+    phrases = _discriminating(phrases, stats or term_stats(brokerage_id, phrase_terms(phrases)))
     if not phrases:
         return []
     if connection.vendor == "sqlite":
@@ -157,20 +176,17 @@ def search(brokerage_id: int, phrases: list[str], *, article_filter: dict | None
     return _search_postgres(brokerage_id, phrases, article_filter or {}, limit)
 
 
-def _discriminating(brokerage_id: int, phrases: list[str]) -> list[str]:
+def _discriminating(phrases: list[str], stats: TermStats) -> list[str]:
     """The phrases worth asking the engine for: ones the brokerage's passages contain, and not so common that
     they match a large share of them (they would cost more to rank than they tell; the mentor still weighs
     every concept afterwards). When every phrase is common, the rarest one is kept."""
-    if not phrases:
-        return []
     phrase_stems = {phrase: stems(phrase) for phrase in phrases}
-    counts = dict(KnowledgeTerm.objects.filter(
-        brokerage_id=brokerage_id, term__in=set().union(*phrase_stems.values())).values_list("term", "passage_count"))
-    rarity = {phrase: min(counts.get(term, 0) for term in terms) for phrase, terms in phrase_stems.items() if terms}
+    rarity = {phrase: min(stats.counts.get(term, 0) for term in terms)
+              for phrase, terms in phrase_stems.items() if terms}
     present = {phrase: n for phrase, n in rarity.items() if n > 0}
     if not present:
         return []
-    ceiling = max(COMMON_SHARE * KnowledgePassage.objects.filter(brokerage_id=brokerage_id).count(), COMMON_FLOOR)
+    ceiling = max(COMMON_SHARE * stats.total, COMMON_FLOOR)
     kept = [phrase for phrase in phrases if 0 < present.get(phrase, 0) <= ceiling]
     return kept or [min(present, key=present.get)]
 
