@@ -22,6 +22,8 @@ class TenantAPIView(APIView):
     # `lookup(brokerage, pk)` finds the object of a detail route before permissions are checked, so another
     # brokerage's object answers 404 whatever the caller's role; handlers find it in `self.object`.
     lookup: Callable | None = None
+    # `allow(user, perms, obj)`: the object-level check after the brokerage permission (403 when it fails).
+    allow: Callable | None = None
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -35,8 +37,11 @@ class TenantAPIView(APIView):
             self.object = type(self).lookup(self.brokerage, kwargs["pk"])
         method = "GET" if request.method in {"HEAD", "OPTIONS"} else request.method
         needed = self.method_perms.get(method)
-        if needed is None or needed not in brokerage_perms(user, self.brokerage):
+        self.perms = brokerage_perms(user, self.brokerage)
+        if needed is None or needed not in self.perms:
             raise PermissionDenied("Your role does not allow this.")
+        if self.allow is not None and self.lookup is not None and not type(self).allow(user, self.perms, self.object):
+            raise PermissionDenied("You do not have access to this.")
 
     def finalize_response(self, request, response, *args, **kwargs):
         tenant_scope = getattr(self, "_tenant_scope", None)

@@ -52,6 +52,9 @@ class Brokerage(models.Model):
             ("manage_knowledge_base", "Write, import and retire knowledge articles"),
             ("use_workflow_automation", "Use workflow automation"),
             ("view_audit_log", "View the audit log"),
+            ("work_leads", "Open the CRM: one's own leads, or every lead with manage_leads"),
+            ("manage_leads", "See, assign and import every lead of the brokerage"),
+            ("manage_nurturing", "Build nurturing sequences, workflow automations and the lead webhook"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -249,3 +252,27 @@ class AuditLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("The audit log is append-only.")
+
+
+class Notification(models.Model):
+    """An in-app message to one member (a lead waiting too long, an escalation, an automation's notice).
+    `key` makes a notice idempotent: the same event never notifies the same person twice."""
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=50)
+    message = models.CharField(max_length=500)
+    url = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=120)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["recipient", "key"], name="unique_notification_key")]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
+
+    def __str__(self) -> str:
+        return self.message

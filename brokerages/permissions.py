@@ -15,15 +15,18 @@ from .models import Brokerage, Role
 # brokerage_management: owner (and system admins, who are superusers in the admin)
 # team_performance: owner, support staff
 # knowledge_base: owner, agent, support staff (reading and the mentor); owner and support staff write it
-# workflow_automation: owner, agent
+# workflow_automation: owner, agent (agents enrol their leads; owners build sequences and automations)
+# leads: owners and support staff see and assign every lead; an agent works the leads they hold `work_lead` on
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.BROKERAGE_OWNER: frozenset(
         {"view_brokerage", "manage_brokerage", "view_team_performance", "view_knowledge_base",
-         "manage_knowledge_base", "use_workflow_automation", "view_audit_log"}
+         "manage_knowledge_base", "use_workflow_automation", "view_audit_log", "work_leads", "manage_leads",
+         "manage_nurturing"}
     ),
-    Role.AGENT: frozenset({"view_brokerage", "view_knowledge_base", "use_workflow_automation"}),
+    Role.AGENT: frozenset({"view_brokerage", "view_knowledge_base", "use_workflow_automation", "work_leads"}),
     Role.SUPPORT_STAFF: frozenset(
-        {"view_brokerage", "view_team_performance", "view_knowledge_base", "manage_knowledge_base"}
+        {"view_brokerage", "view_team_performance", "view_knowledge_base", "manage_knowledge_base", "work_leads",
+         "manage_leads"}
     ),
 }
 TENANT_ROLES = tuple(ROLE_PERMISSIONS)

@@ -15,7 +15,7 @@ from django.utils.text import slugify
 from rest_framework.authtoken.models import Token
 
 from . import settings_registry
-from .models import AuditLog, BrandAsset, Brokerage, BrokerageSetting, Role, User
+from .models import AuditLog, BrandAsset, Brokerage, BrokerageSetting, Notification, Role, User
 from .permissions import TENANT_ROLES, role_group_join, role_groups_sync
 from .request_context import client_ip
 from .uploads import check_document, check_image
@@ -339,3 +339,11 @@ def api_token_revoke(*, user: User) -> bool:
     if deleted and user.brokerage_id:
         audit_record(brokerage=user.brokerage, actor=user, action="api_token.revoked", resource=user)
     return bool(deleted)
+
+
+def notify(*, brokerage: Brokerage, recipient: User, kind: str, message: str, key: str, url: str = "") -> bool:
+    """Leave an in-app notification for a member, once per `key`; True when it is new."""
+    _, created = Notification.objects.get_or_create(
+        recipient=recipient, key=key[:120],
+        defaults={"brokerage": brokerage, "kind": kind, "message": message[:500], "url": url})
+    return created

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brokerages import api as brokerage_api
@@ -15,4 +15,5 @@ urlpatterns = [
     path("knowledge/articles", copilot_api.ArticleListAPI.as_view(), name="api-knowledge-articles"),
     path("knowledge/articles/<int:pk>", copilot_api.ArticleAPI.as_view(), name="api-knowledge-article"),
     path("knowledge/search", copilot_api.KnowledgeSearchAPI.as_view(), name="api-knowledge-search"),
+    path("", include("nurturing.api.urls")),
 ]

@@ -6,6 +6,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("brokerages.urls")),
     path("", include("copilot.urls")),
+    path("", include("nurturing.urls")),
     path("api/", include("config.api_urls")),
 ]
 

@@ -12,6 +12,7 @@ from pypdf.errors import PdfReadError
 
 from brokerages.models import Brokerage, User
 from brokerages.services import audit_record
+from brokerages.values import clean_labels
 
 from . import search_index
 from .mentor import MentorAnswer, answer_question
@@ -23,16 +24,7 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 def clean_tags(tags) -> list[str]:
-    if isinstance(tags, str):
-        tags = tags.split(",")
-    if not isinstance(tags, list | tuple):
-        raise ValidationError({"tags": "Tags must be a list or a comma-separated text."})
-    cleaned: list[str] = []
-    for tag in tags:
-        tag = str(tag).strip().lower()[:50]
-        if tag and tag not in cleaned:
-            cleaned.append(tag)
-    return cleaned[:20]
+    return clean_labels(tags)
 
 
 def _save_article(article: KnowledgeArticle) -> None:

@@ -1,6 +1,8 @@
 """Test data built through the same rules as production: brokerages get their role groups, members join the
 group of their role."""
 
+import itertools
+
 import factory
 
 from brokerages.models import Brokerage, Role, User
@@ -41,3 +43,17 @@ class UserFactory(factory.django.DjangoModelFactory):
         if create:
             self.save()
             role_group_join(self)
+
+
+
+_lead_numbers = itertools.count(1)
+
+
+def make_lead(brokerage, *, agent=None, actor=None, stage="new", external_id="", **fields):
+    """A lead made by the real service (so its agent holds the object permission); automations are not run."""
+    from nurturing.services.leads import lead_create
+
+    fields.setdefault("name", "Layla Haddad")
+    fields.setdefault("email", f"lead{next(_lead_numbers)}@example.test")
+    return lead_create(brokerage=brokerage, actor=actor, data=fields, assigned_agent=agent, stage=stage,
+                       external_id=external_id, run_automations=False)

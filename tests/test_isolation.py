@@ -6,45 +6,23 @@ here), so later features are guarded as soon as they add a page or an endpoint. 
 HTTP methods it answers, which roles may use it, and how to build its URL arguments from a tenant's objects.
 """
 
-from dataclasses import dataclass, field
-from typing import Callable
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.authtoken.models import Token
 
-from brokerages.models import BrandAsset, Role, User
+from brokerages.models import BrandAsset, User
 from copilot.models import KnowledgeArticle, MentorQuestion
 
 from .conftest import Tenant, make_tenant
+from .isolation import AGENT, EVERYONE, MANAGERS, OWNER, PUBLIC, SUPPORT, Case
+from .nurturing.routes import ROUTES as NURTURING_ROUTES
 from .images import png_bytes
-
-OWNER, AGENT, SUPPORT = Role.BROKERAGE_OWNER, Role.AGENT, Role.SUPPORT_STAFF
-EVERYONE = frozenset({OWNER, AGENT, SUPPORT})
-MANAGERS = frozenset({OWNER, SUPPORT})
-PUBLIC = frozenset({"public"})
-
 
 def brand_asset(tenant: Tenant) -> BrandAsset:
     return BrandAsset.objects.create(
         brokerage=tenant.brokerage, asset_type="brochure", asset_name="Brochure", content_type="image/png",
         size_bytes=100, file=SimpleUploadedFile("brochure.png", png_bytes()), uploaded_by=tenant.owner)
-
-
-@dataclass(frozen=True)
-class Case:
-    """One way to call a route: with `methods`, allowed to `roles`; URL arguments are fixed (`kwargs`) or name
-    objects of a tenant (`objects(tenant, member)`, where member is who the object belongs to when that matters:
-    the caller, or for an intruder the victim's member of the same role)."""
-
-    roles: frozenset
-    methods: tuple[str, ...] = ("GET",)
-    objects: Callable[[Tenant, User], dict] | None = None
-    kwargs: dict = field(default_factory=dict)
-    api: bool = False
-    label: str = ""
-    data: dict = field(default_factory=dict)
 
 
 def member_pk(tenant: Tenant, member: User) -> dict:
@@ -64,6 +42,7 @@ def mentor_question(tenant: Tenant, member: User) -> dict:
 
 
 ROUTES: dict[str, list[Case]] = {
+    **NURTURING_ROUTES,
     # Public by design: signing in and resetting a password, and the API's description.
     "login": [Case(PUBLIC)],
     "logout": [Case(PUBLIC, ("POST",))],

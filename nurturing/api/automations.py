@@ -1,0 +1,3 @@
+"""API: automations."""
+
+urlpatterns: list = []

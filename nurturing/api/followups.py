@@ -1,0 +1,3 @@
+"""API: followups."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""API: ingestion."""
+
+urlpatterns: list = []

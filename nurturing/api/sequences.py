@@ -1,0 +1,3 @@
+"""API: sequences."""
+
+urlpatterns: list = []

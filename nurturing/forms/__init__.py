@@ -1,0 +1,1 @@
+"""Forms of the nurturing pages, one module per area."""

@@ -1,0 +1,433 @@
+"""The CRM core (leads and clients, their interactions and stage history) and the nurturing machinery built on
+it: sequences and enrolments, follow-up drafts, workflow automations and the inbound lead endpoint.
+
+A "client" is a lead that was won: the inactive-client sweep looks at won leads, everything else at open ones.
+`last_contacted_at` and `first_contacted_at` are kept by the interaction service so that sweeps and lists never
+have to aggregate interactions per lead.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_scopes import ScopedManager
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+from brokerages.models import Brokerage
+
+
+class Stage(models.TextChoices):
+    NEW = "new", "New"
+    CONTACTED = "contacted", "Contacted"
+    QUALIFIED = "qualified", "Qualified"
+    VIEWING = "viewing", "Viewing"
+    OFFER = "offer", "Offer"
+    WON = "won", "Won"
+    LOST = "lost", "Lost"
+
+
+OPEN_STAGES = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.VIEWING, Stage.OFFER)
+CLOSED_STAGES = (Stage.WON, Stage.LOST)
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+    URGENT = "urgent", "Urgent"
+
+
+class Source(models.TextChoices):
+    WEBSITE = "website", "Website"
+    PORTAL = "portal", "Property portal"
+    REFERRAL = "referral", "Referral"
+    WALK_IN = "walk_in", "Walk-in"
+    SOCIAL = "social", "Social media"
+    CALL = "call", "Inbound call"
+    EVENT = "event", "Event"
+    IMPORT = "import", "Imported"
+    OTHER = "other", "Other"
+
+
+class PropertyType(models.TextChoices):
+    APARTMENT = "apartment", "Apartment"
+    VILLA = "villa", "Villa"
+    TOWNHOUSE = "townhouse", "Townhouse"
+    PENTHOUSE = "penthouse", "Penthouse"
+    OFFICE = "office", "Office"
+    RETAIL = "retail", "Retail"
+    LAND = "land", "Land"
+
+
+class Timeline(models.TextChoices):
+    IMMEDIATE = "immediate", "Immediately"
+    MONTHS_3 = "3_months", "Within 3 months"
+    MONTHS_6 = "6_months", "Within 6 months"
+    MONTHS_12 = "12_months", "Within a year"
+    EXPLORING = "exploring", "Just exploring"
+
+
+class Channel(models.TextChoices):
+    CALL = "call", "Call"
+    SMS = "sms", "SMS"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    EMAIL = "email", "E-mail"
+    MEETING = "meeting", "Meeting"
+    NOTE = "note", "Note"
+
+
+# Channels a follow-up can go out on (a meeting or a note is not something the platform sends).
+SEND_CHANNELS = (Channel.EMAIL, Channel.SMS, Channel.WHATSAPP, Channel.CALL)
+
+
+class Direction(models.TextChoices):
+    OUTBOUND = "outbound", "Outbound"
+    INBOUND = "inbound", "Inbound"
+    INTERNAL = "internal", "Internal"
+
+
+class Lead(models.Model):
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="leads")
+    assigned_agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                       related_name="assigned_leads")
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=32, blank=True, help_text="International format, e.g. +971501234567.")
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.OTHER)
+    external_id = models.CharField(max_length=100, blank=True,
+                                   help_text="The sender's id for a lead that came through the webhook or import.")
+    stage = models.CharField(max_length=20, choices=Stage.choices, default=Stage.NEW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    budget_min = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    budget_max = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    areas = models.JSONField(default=list, blank=True)
+    property_type = models.CharField(max_length=20, choices=PropertyType.choices, blank=True)
+    timeline = models.CharField(max_length=20, choices=Timeline.choices, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    notes = models.TextField(blank=True)
+    lost_reason = models.CharField(max_length=255, blank=True)
+    sale_price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    commission = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    satisfaction_score = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 (poor) to 5 (great).")
+    next_followup_date = models.DateField(null=True, blank=True)
+    do_not_contact = models.BooleanField(default=False, help_text="The lead asked not to be contacted again.")
+    marketing_consent = models.BooleanField(default=False,
+                                            help_text="The lead agreed to receive nurturing messages.")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    stage_changed_at = models.DateTimeField(null=True, blank=True)
+    first_contacted_at = models.DateTimeField(null=True, blank=True)
+    last_contacted_at = models.DateTimeField(null=True, blank=True)
+    last_inbound_at = models.DateTimeField(null=True, blank=True)
+    # Stamps of the speed-to-lead watchdog and the idle-lead escalation, so each fires once.
+    response_alerted_at = models.DateTimeField(null=True, blank=True)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("work_lead", "Contact, update and follow up the lead")]
+        constraints = [
+            models.CheckConstraint(condition=Q(budget_min__isnull=True) | Q(budget_max__isnull=True)
+                                   | Q(budget_min__lte=models.F("budget_max")), name="lead_budget_range_ordered"),
+            models.CheckConstraint(condition=Q(satisfaction_score__isnull=True)
+                                   | Q(satisfaction_score__gte=1, satisfaction_score__lte=5),
+                                   name="lead_satisfaction_1_to_5"),
+            models.CheckConstraint(condition=Q(stage__in=[choice.value for choice in Stage]),
+                                   name="lead_stage_known"),
+            models.UniqueConstraint(fields=["brokerage", "external_id"], condition=~Q(external_id=""),
+                                    name="unique_lead_external_id"),
+        ]
+        indexes = [
+            models.Index(fields=["brokerage", "stage", "last_contacted_at"], name="lead_sweep"),
+            models.Index(fields=["brokerage", "assigned_agent", "stage"], name="lead_agent_stage"),
+            models.Index(fields=["brokerage", "-created_at"], name="lead_recent"),
+            models.Index(fields=["brokerage", "email"], name="lead_email"),
+            models.Index(fields=["brokerage", "phone"], name="lead_phone"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+    @property
+    def is_client(self) -> bool:
+        return self.stage == Stage.WON
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else self.name
+
+    @property
+    def contactable(self) -> bool:
+        return not self.do_not_contact
+
+    @property
+    def response_minutes(self) -> int | None:
+        if self.first_contacted_at is None:
+            return None
+        return max(0, int((self.first_contacted_at - self.created_at).total_seconds() // 60))
+
+
+class LeadUserObjectPermission(UserObjectPermissionBase):
+    """The assigned agent's hold on a lead (granted and withdrawn by the assignment service)."""
+
+    content_object = models.ForeignKey(Lead, on_delete=models.CASCADE)
+
+    class Meta(UserObjectPermissionBase.Meta):
+        abstract = False
+
+
+class LeadGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Lead, on_delete=models.CASCADE)
+
+    class Meta(GroupObjectPermissionBase.Meta):
+        abstract = False
+
+
+class Interaction(models.Model):
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="interactions")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.OUTBOUND)
+    occurred_at = models.DateTimeField()
+    summary = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-occurred_at"], name="interaction_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} with {self.lead_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class StageChange(models.Model):
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=20, choices=Stage.choices, blank=True)
+    to_stage = models.CharField(max_length=20, choices=Stage.choices)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    changed_at = models.DateTimeField()
+    note = models.CharField(max_length=255, blank=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-changed_at", "-id"]
+        indexes = [models.Index(fields=["lead", "-changed_at"], name="stage_change_timeline")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id}: {self.from_stage or '—'} → {self.to_stage}"
+
+
+class SequenceType(models.TextChoices):
+    NEW_LEAD = "new_lead", "New lead"
+    INACTIVE_CLIENT = "inactive_client", "Inactive client"
+    FOLLOW_UP = "follow_up", "Follow-up"
+
+
+class NurturingSequence(models.Model):
+    """The seed's `client_nurturing_sequences`. `steps` is a validated list (see `nurturing.steps`)."""
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="nurturing_sequences")
+    name = models.CharField(max_length=255)
+    sequence_type = models.CharField(max_length=20, choices=SequenceType.choices)
+    steps = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["brokerage", "name"], name="unique_sequence_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Enrollment(models.Model):
+    """A lead's place in a sequence. One row per lead and sequence: enrolling again resumes this row, so a step
+    already sent is never sent twice."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+        COMPLETED = "completed", "Completed"
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="enrollments")
+    sequence = models.ForeignKey(NurturingSequence, on_delete=models.CASCADE, related_name="enrollments")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    stop_reason = models.CharField(max_length=255, blank=True)
+    next_step = models.PositiveSmallIntegerField(default=0, help_text="Index of the next step to draft.")
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    enrolled_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    enrolled_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-enrolled_at"]
+        constraints = [models.UniqueConstraint(fields=["lead", "sequence"], name="unique_enrollment")]
+        indexes = [models.Index(fields=["brokerage", "status", "next_due_at"], name="enrollment_due")]
+
+    def __str__(self) -> str:
+        return f"{self.lead_id} in {self.sequence_id} ({self.status})"
+
+
+class FollowUp(models.Model):
+    """A drafted message for a lead, waiting for its agent: the seed's generated follow-up (`lead_id, lead_name,
+    content, suggested_send_date, priority`) with channel, reason and status."""
+
+    class Reason(models.TextChoices):
+        FORGOTTEN_LEAD = "forgotten_lead", "Forgotten lead"
+        INACTIVE_CLIENT = "inactive_client", "Inactive client"
+        SEQUENCE_STEP = "sequence_step", "Sequence step"
+        AUTOMATION = "automation", "Automation"
+        MANUAL = "manual", "Written by hand"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        APPROVED = "approved", "Approved, waiting to send"
+        SENT = "sent", "Sent"
+        DISMISSED = "dismissed", "Dismissed"
+        FAILED = "failed", "Failed to send"
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="+")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="followups")
+    agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="followups")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    subject = models.CharField(max_length=255, blank=True)
+    content = models.TextField()
+    suggested_send_date = models.DateField()
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.MEDIUM)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    engine = models.CharField(max_length=20, default="local", help_text="Which engine wrote the draft.")
+    degraded = models.BooleanField(default=False, help_text="The model engine failed and the local one wrote it.")
+    sequence = models.ForeignKey(NurturingSequence, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="+")
+    step_index = models.PositiveSmallIntegerField(null=True, blank=True)
+    dismiss_reason = models.CharField(max_length=255, blank=True)
+    send_after = models.DateTimeField(null=True, blank=True, help_text="Approved sends wait for quiet hours to end.")
+    error = models.CharField(max_length=255, blank=True)
+    interaction = models.OneToOneField(Interaction, on_delete=models.SET_NULL, null=True, blank=True,
+                                       related_name="followup")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["suggested_send_date", "-id"]
+        constraints = [
+            # At most one open draft per lead and reason (sequence steps are told apart by step below).
+            models.UniqueConstraint(fields=["lead", "reason"], condition=Q(status__in=["draft", "approved"])
+                                    & Q(sequence__isnull=True), name="one_open_followup_per_reason"),
+            models.UniqueConstraint(fields=["lead", "sequence", "step_index"], condition=Q(sequence__isnull=False),
+                                    name="one_followup_per_sequence_step"),
+        ]
+        indexes = [
+            models.Index(fields=["brokerage", "status", "agent"], name="followup_queue"),
+            models.Index(fields=["brokerage", "status", "send_after"], name="followup_send_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} for {self.lead_id} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.DRAFT, self.Status.APPROVED)
+
+
+class WorkflowType(models.TextChoices):
+    NURTURING = "nurturing", "Nurturing"
+    FOLLOW_UP = "follow_up", "Follow-up"
+    REPORTING = "reporting", "Reporting"
+
+
+class WorkflowAutomation(models.Model):
+    """The seed's `workflow_automation`: when `trigger_conditions` match a lead, run `actions` in order. Both
+    JSON documents are validated against `nurturing.automation_schema`."""
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="workflow_automations")
+    name = models.CharField(max_length=255)
+    workflow_type = models.CharField(max_length=20, choices=WorkflowType.choices, default=WorkflowType.NURTURING)
+    trigger_conditions = models.JSONField(default=dict)
+    actions = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    # Round-robin assignment remembers whom it gave the last lead to.
+    last_assigned_agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True,
+                                            blank=True, related_name="+")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["brokerage", "name"], name="unique_automation_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AutomationRun(models.Model):
+    class Status(models.TextChoices):
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Conditions not met"
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="+")
+    automation = models.ForeignKey(WorkflowAutomation, on_delete=models.CASCADE, related_name="runs")
+    lead = models.ForeignKey(Lead, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    trigger = models.CharField(max_length=30)
+    status = models.CharField(max_length=10, choices=Status.choices)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.automation_id} on {self.lead_id}: {self.status}"
+
+
+class LeadWebhook(models.Model):
+    """A brokerage's inbound lead endpoint: senders post to its token URL and sign the body with its secret."""
+
+    brokerage = models.OneToOneField(Brokerage, on_delete=models.CASCADE, related_name="lead_webhook")
+    token = models.CharField(max_length=48, unique=True)
+    secret = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    last_received_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    def __str__(self) -> str:
+        return f"Lead webhook of {self.brokerage_id}"

@@ -1,0 +1,5 @@
+"""Workflow automations (being built)."""
+
+
+def automations_run(*, trigger, lead, actor, context) -> list:
+    return []

@@ -1,0 +1,2 @@
+"""Celery tasks of the nurturing engine (thin: re-fetch by id, call one service). Celery's autodiscovery imports
+this package, so every task module is imported here."""

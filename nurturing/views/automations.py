@@ -1,0 +1,3 @@
+"""Pages: automations."""
+
+urlpatterns: list = []

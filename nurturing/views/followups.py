@@ -1,0 +1,3 @@
+"""Pages: followups."""
+
+urlpatterns: list = []

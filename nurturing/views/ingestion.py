@@ -1,0 +1,3 @@
+"""Pages: ingestion."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Pages: sequences."""
+
+urlpatterns: list = []
