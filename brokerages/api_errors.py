@@ -1,5 +1,6 @@
 """One JSON shape for every API error: {"error": {"status", "code", "message", "fields"}}."""
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -27,7 +28,10 @@ def json_exception_handler(exc, context):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
         fields = {key: [str(item) for item in (value if isinstance(value, list) else [value])]
                   for key, value in detail.items()}
-        message = "The request has invalid fields: " + ", ".join(fields) + "."
+        # Errors about the request as a whole (a model constraint, "not both") are the message itself.
+        general = fields.pop(NON_FIELD_ERRORS, []) + fields.pop("non_field_errors", [])
+        parts = general + (["The request has invalid fields: " + ", ".join(fields) + "."] if fields else [])
+        message = " ".join(parts)
         code = "invalid"
     else:
         message = _flatten(response.data.get("detail", response.data)) if isinstance(response.data, dict) \

@@ -30,7 +30,6 @@ UPCOMING_SECTIONS: dict[str, tuple[str, str]] = {
     "team-performance": ("Team Performance", "view_team_performance"),
     "lead-analytics": ("Lead Analytics", "view_team_performance"),
     "assistant": ("Agentic Assistant", "use_workflow_automation"),
-    "leads": ("Leads", "use_workflow_automation"),
     "properties": ("Properties", "use_workflow_automation"),
     "reports": ("Reports", "use_workflow_automation"),
     "nurturing": ("Smart Nurturing", "use_workflow_automation"),
@@ -46,6 +45,7 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Dashboard", "home", "view_brokerage"),
         _upcoming("Team Performance", "team-performance"),
         _upcoming("Lead Analytics", "lead-analytics"),
+        MenuItem("Leads", "nurturing:leads", "work_leads"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
         MenuItem("Brand Management", "brokerages:branding", "manage_brokerage"),
@@ -57,7 +57,7 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
     Role.AGENT: (
         MenuItem("My Dashboard", "home", "view_brokerage"),
         MenuItem("Agent Co-Pilot", "copilot:copilot", "view_knowledge_base"),
-        _upcoming("Leads", "leads"),
+        MenuItem("Leads", "nurturing:leads", "work_leads"),
         _upcoming("Properties", "properties"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         _upcoming("Reports", "reports"),
@@ -66,6 +66,7 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
     Role.SUPPORT_STAFF: (
         MenuItem("Dashboard", "home", "view_brokerage"),
         _upcoming("Team Performance", "team-performance"),
+        MenuItem("Leads", "nurturing:leads", "work_leads"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
     ),

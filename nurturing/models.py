@@ -130,10 +130,12 @@ class Lead(models.Model):
         permissions = [("work_lead", "Contact, update and follow up the lead")]
         constraints = [
             models.CheckConstraint(condition=Q(budget_min__isnull=True) | Q(budget_max__isnull=True)
-                                   | Q(budget_min__lte=models.F("budget_max")), name="lead_budget_range_ordered"),
+                                   | Q(budget_min__lte=models.F("budget_max")), name="lead_budget_range_ordered",
+                                   violation_error_message="The budget's maximum is below its minimum."),
             models.CheckConstraint(condition=Q(satisfaction_score__isnull=True)
                                    | Q(satisfaction_score__gte=1, satisfaction_score__lte=5),
-                                   name="lead_satisfaction_1_to_5"),
+                                   name="lead_satisfaction_1_to_5",
+                                   violation_error_message="Satisfaction is scored from 1 to 5."),
             models.CheckConstraint(condition=Q(stage__in=[choice.value for choice in Stage]),
                                    name="lead_stage_known"),
             models.UniqueConstraint(fields=["brokerage", "external_id"], condition=~Q(external_id=""),

@@ -59,7 +59,7 @@ ROUTES: dict[str, list[Case]] = {
     "account_token_revoke": [Case(EVERYONE, ("POST",))],
     "coming_soon": [
         Case(frozenset({OWNER, SUPPORT}), kwargs={"section": "team-performance"}, label="team perf"),
-        Case(frozenset({OWNER, AGENT}), kwargs={"section": "leads"}, label="leads"),
+        Case(frozenset({OWNER, AGENT}), kwargs={"section": "properties"}, label="properties"),
     ],
     # Owners: brokerage management.
     "brokerages:profile": [Case(frozenset({OWNER}), ("GET", "POST"))],

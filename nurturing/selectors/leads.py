@@ -8,12 +8,16 @@ from django.shortcuts import get_object_or_404
 
 from brokerages.models import Brokerage, Role, User
 
-from ..models import Lead, Stage
+from ..models import Interaction, Lead, Stage
 from ..permissions import leads_visible_to
 
 
 def lead_get(brokerage: Brokerage, pk: int) -> Lead:
     return get_object_or_404(Lead.objects.select_related("assigned_agent"), brokerage=brokerage, pk=pk)
+
+
+def interaction_get(brokerage: Brokerage, pk: int) -> Interaction:
+    return get_object_or_404(Interaction.objects.select_related("lead"), brokerage=brokerage, pk=pk)
 
 
 @dataclass(frozen=True)

@@ -76,9 +76,7 @@ def _check_agent(brokerage: Brokerage, agent: User | None) -> None:
 
 
 def _full_clean(lead: Lead) -> None:
-    lead.full_clean(exclude=["brokerage", "assigned_agent"], validate_unique=False, validate_constraints=True)
-    if lead.budget_min is not None and lead.budget_max is not None and lead.budget_min > lead.budget_max:
-        raise ValidationError({"budget_max": "The budget's maximum is below its minimum."})
+    lead.full_clean(exclude=["brokerage", "assigned_agent"], validate_unique=False)
 
 
 @transaction.atomic
@@ -276,3 +274,38 @@ def interaction_log(*, brokerage: Brokerage, actor: User | None, lead: Lead, cha
         _close_open_work(lead, "The lead replied", drafts=False)
         triggers.fire(trigger=triggers.INBOUND_MESSAGE, lead=lead, actor=actor)
     return interaction
+
+
+@transaction.atomic
+def interaction_update(*, brokerage: Brokerage, actor: User | None, interaction: Interaction,
+                       summary: str) -> Interaction:
+    """Correct what an interaction says (when and how it happened stay as logged)."""
+    summary = (summary or "").strip()
+    if not summary:
+        raise ValidationError({"summary": "Say what happened in a few words."})
+    interaction = Interaction.objects.select_for_update().get(pk=interaction.pk, brokerage=brokerage)
+    if interaction.summary != summary:
+        interaction.summary = summary[:5000]
+        interaction.save(update_fields=["summary"])
+        audit_record(brokerage=brokerage, actor=actor, action="lead.interaction_updated", resource=interaction,
+                     details={"lead": interaction.lead_id})
+    return interaction
+
+
+@transaction.atomic
+def interaction_delete(*, brokerage: Brokerage, actor: User | None, interaction: Interaction) -> None:
+    """Remove an interaction logged by mistake; the lead's contact stamps are recomputed from what is left."""
+    lead = Lead.objects.select_for_update().get(pk=interaction.lead_id, brokerage=brokerage)
+    details = {"lead": lead.pk, "channel": interaction.channel, "occurred_at": interaction.occurred_at.isoformat()}
+    interaction.delete()
+    contacts = Interaction.objects.filter(lead=lead, channel__in=CONTACT_CHANNELS).exclude(
+        direction=Direction.INTERNAL).order_by("occurred_at")
+    first_outbound = contacts.filter(direction=Direction.OUTBOUND).first()
+    last = contacts.last()
+    last_inbound = contacts.filter(direction=Direction.INBOUND).last()
+    lead.first_contacted_at = first_outbound.occurred_at if first_outbound else None
+    lead.last_contacted_at = last.occurred_at if last else None
+    lead.last_inbound_at = last_inbound.occurred_at if last_inbound else None
+    lead.save(update_fields=["first_contacted_at", "last_contacted_at", "last_inbound_at", "updated_at"])
+    audit_record(brokerage=brokerage, actor=actor, action="lead.interaction_deleted", resource=lead,
+                 details=details)
