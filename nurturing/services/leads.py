@@ -298,6 +298,13 @@ def interaction_delete(*, brokerage: Brokerage, actor: User | None, interaction:
     lead = Lead.objects.select_for_update().get(pk=interaction.lead_id, brokerage=brokerage)
     details = {"lead": lead.pk, "channel": interaction.channel, "occurred_at": interaction.occurred_at.isoformat()}
     interaction.delete()
+    lead_contacts_restamp(lead=lead)
+    audit_record(brokerage=brokerage, actor=actor, action="lead.interaction_deleted", resource=lead,
+                 details=details)
+
+
+def lead_contacts_restamp(*, lead: Lead) -> Lead:
+    """Recompute the lead's contact stamps from its interactions (after a deletion, or history loaded in bulk)."""
     contacts = Interaction.objects.filter(lead=lead, channel__in=CONTACT_CHANNELS).exclude(
         direction=Direction.INTERNAL).order_by("occurred_at")
     first_outbound = contacts.filter(direction=Direction.OUTBOUND).first()
@@ -307,5 +314,4 @@ def interaction_delete(*, brokerage: Brokerage, actor: User | None, interaction:
     lead.last_contacted_at = last.occurred_at if last else None
     lead.last_inbound_at = last_inbound.occurred_at if last_inbound else None
     lead.save(update_fields=["first_contacted_at", "last_contacted_at", "last_inbound_at", "updated_at"])
-    audit_record(brokerage=brokerage, actor=actor, action="lead.interaction_deleted", resource=lead,
-                 details=details)
+    return lead
