@@ -221,6 +221,14 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TenantRoleEnum": "brokerages.forms.TENANT_ROLE_CHOICES",
         "RoleEnum": "brokerages.models.Role",
+        "LeadStageEnum": "nurturing.models.Stage",
+        "LeadPriorityEnum": "nurturing.models.Priority",
+        "LeadSourceEnum": "nurturing.models.Source",
+        "InteractionChannelEnum": "nurturing.models.Channel",
+        "SequenceTypeEnum": "nurturing.models.SequenceType",
+        "EnrollmentStatusEnum": "nurturing.models.Enrollment.Status",
+        "FollowUpStatusEnum": "nurturing.models.FollowUp.Status",
+        "FollowUpReasonEnum": "nurturing.models.FollowUp.Reason",
     },
 }
 

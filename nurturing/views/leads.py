@@ -19,9 +19,9 @@ from ..forms.leads import (
     LeadForm,
     StageForm,
 )
-from ..models import Enrollment, NurturingSequence
 from ..permissions import can_work_lead
 from ..selectors import leads as selectors
+from ..selectors import sequences as sequence_selectors
 from ..services import leads as services
 
 
@@ -42,8 +42,9 @@ def _lead_page(request, lead, **forms):
             AssignForm(initial={"agent": lead.assigned_agent_id}, agents=agents) if agents is not None else None),
         "preferences_form": ContactPreferencesForm(initial={"do_not_contact": lead.do_not_contact,
                                                             "marketing_consent": lead.marketing_consent}),
-        "enrollments": Enrollment.objects.filter(lead=lead).select_related("sequence"),
-        "sequences": NurturingSequence.objects.filter(brokerage=brokerage, is_active=True),
+        "enrollments": sequence_selectors.lead_enrollments(brokerage, lead),
+        "active_sequences": sequence_selectors.active_sequences(brokerage),
+        # The lead page is only shown to someone who may work the lead; enrolling also needs the automation right.
         "can_enrol": "use_workflow_automation" in request_perms(request),
     }
     status = 400 if forms else 200
