@@ -11,6 +11,8 @@ OWNER, AGENT, SUPPORT = Role.BROKERAGE_OWNER, Role.AGENT, Role.SUPPORT_STAFF
 EVERYONE = frozenset({OWNER, AGENT, SUPPORT})
 MANAGERS = frozenset({OWNER, SUPPORT})
 PUBLIC = frozenset({"public"})
+# Routes a server calls without a user, proving itself with a signature over the body (the inbound lead webhook).
+SIGNED = frozenset({"signed"})
 
 
 

@@ -15,7 +15,7 @@ from brokerages.models import BrandAsset, User
 from copilot.models import KnowledgeArticle, MentorQuestion
 
 from .conftest import Tenant, make_tenant
-from .isolation import AGENT, EVERYONE, MANAGERS, OWNER, PUBLIC, SUPPORT, Case
+from .isolation import AGENT, EVERYONE, MANAGERS, OWNER, PUBLIC, SIGNED, SUPPORT, Case
 from .nurturing.routes import ROUTES as NURTURING_ROUTES
 from .images import png_bytes
 
@@ -147,7 +147,8 @@ def _request(client, case: Case, name: str, tenant: Tenant, method: str, user=No
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "index", "method"), list(_calls(lambda case: case.objects and case.roles != PUBLIC)))
+@pytest.mark.parametrize(("name", "index", "method"),
+                         list(_calls(lambda case: case.objects and case.roles not in (PUBLIC, SIGNED))))
 @pytest.mark.parametrize("intruder_role", [OWNER, AGENT])
 def test_objects_of_another_brokerage_answer_404(client, name, index, method, intruder_role):
     """However privileged the intruder is in their own brokerage, another brokerage's objects do not exist."""
@@ -159,7 +160,7 @@ def test_objects_of_another_brokerage_answer_404(client, name, index, method, in
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "index", "method"), list(_calls(lambda case: case.roles != PUBLIC)))
+@pytest.mark.parametrize(("name", "index", "method"), list(_calls(lambda case: case.roles not in (PUBLIC, SIGNED))))
 @pytest.mark.parametrize("role", [OWNER, AGENT, SUPPORT])
 def test_roles_follow_the_access_rules(client, name, index, method, role):
     tenant = make_tenant("Palm Crest Realty")
@@ -172,7 +173,7 @@ def test_roles_follow_the_access_rules(client, name, index, method, role):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "index", "method"), list(_calls(lambda case: case.roles != PUBLIC)))
+@pytest.mark.parametrize(("name", "index", "method"), list(_calls(lambda case: case.roles not in (PUBLIC, SIGNED))))
 def test_anonymous_callers_are_turned_away(client, name, index, method):
     tenant = make_tenant("Palm Crest Realty")
     case = ROUTES[name][index]
@@ -189,3 +190,19 @@ def test_public_routes_work_without_signing_in(client, name, index, method):
     case = ROUTES[name][index]
     response = _request(client, case, name, make_tenant("Palm Crest Realty"), method)
     assert response.status_code in (200, 302)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "index", "method"), list(_calls(lambda case: case.roles == SIGNED)))
+@pytest.mark.parametrize("caller", [None, OWNER, AGENT])
+def test_signed_routes_take_no_session_for_a_signature(client, name, index, method, caller):
+    """Neither a visitor nor a member of any brokerage, signed in, gets past a signed route without the
+    signature (401), and a token nobody holds is unknown (404). Valid signatures: the route's own tests."""
+    tenant, intruder = make_tenant("Palm Crest Realty"), make_tenant("Intruder Realty")
+    case = ROUTES[name][index]
+    user = intruder.member(caller) if caller else None
+    assert _request(client, case, name, tenant, method, user=user).status_code == 401
+    unknown = {key: "unknown" for key in case.objects(tenant, tenant.owner)}
+    response = client.generic(method, reverse(name, kwargs={**case.kwargs, **unknown}), data=b"{}",
+                              content_type="application/json")
+    assert response.status_code == 404

@@ -1,0 +1,718 @@
+"""Leads coming in from outside: a CSV file (page, API or `manage.py import_leads`) and the inbound lead webhook.
+
+Both go through `lead_create`, so an imported or posted lead obeys the same rules as one typed in. The CSV import
+checks every row before writing any, reports problems by spreadsheet row number (the header is row 1), and stores
+each good row on its own, so a bad row never half-writes and never stops the good ones. The webhook is
+authenticated by an HMAC-SHA256 signature of the raw body with the brokerage's secret and is idempotent by the
+sender's `external_id`.
+"""
+
+import csv
+import datetime as dt
+import hashlib
+import hmac
+import io
+import json
+import re
+import secrets
+import time
+import uuid
+import zoneinfo
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_scopes import scope, scopes_disabled
+
+from brokerages.models import Brokerage, User
+from brokerages.selectors import setting_value
+from brokerages.services import audit_record
+from brokerages.values import clean_labels
+
+from ..models import Channel, Direction, Lead, LeadWebhook, Priority, PropertyType, Source, Stage, Timeline
+from ..selectors.leads import assignable_agents
+from . import triggers
+from .leads import interaction_log, lead_create, normalise_phone
+
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+MAX_IMPORT_ROWS = 20_000
+MAX_WEBHOOK_BYTES = 256 * 1024
+UPLOAD_MAX_AGE_SECONDS = 24 * 3600
+
+# What a CSV column can become, with the label the mapping step shows.
+IMPORT_FIELDS: dict[str, str] = {
+    "name": "Full name",
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "E-mail",
+    "phone": "Phone",
+    "source": "Source",
+    "budget": "Budget (one amount is the most they spend; “1M-2M” a range)",
+    "budget_min": "Minimum budget",
+    "budget_max": "Maximum budget",
+    "areas": "Areas",
+    "property_type": "Property type",
+    "timeline": "Timeline",
+    "stage": "Stage",
+    "priority": "Priority",
+    "agent": "Agent (e-mail or full name)",
+    "tags": "Tags",
+    "notes": "Notes",
+    "created_at": "Created",
+    "external_id": "External id",
+}
+# Header names seen in CRM and portal exports, compared without case, spaces or punctuation.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "name": ("name", "fullname", "leadname", "client", "clientname", "contactname", "customername"),
+    "first_name": ("firstname", "givenname", "forename"),
+    "last_name": ("lastname", "surname", "familyname"),
+    "email": ("email", "emailaddress", "mail"),
+    "phone": ("phone", "mobile", "mobilenumber", "mobileno", "phonenumber", "phoneno", "telephone", "tel", "cell",
+              "whatsapp", "contactnumber"),
+    "source": ("source", "leadsource", "origin"),
+    "budget": ("budget", "price"),
+    "budget_min": ("minbudget", "budgetmin", "minimumbudget", "minprice", "budgetfrom"),
+    "budget_max": ("maxbudget", "budgetmax", "maximumbudget", "maxprice", "budgetto"),
+    "areas": ("area", "areas", "community", "communities", "areacommunity", "location", "locations",
+              "preferredarea", "preferredareas", "neighbourhood", "neighborhood"),
+    "property_type": ("propertytype", "type", "unittype"),
+    "timeline": ("timeline", "timeframe", "purchasetimeline"),
+    "stage": ("stage", "status", "stagestatus", "leadstatus", "leadstage"),
+    "priority": ("priority",),
+    "agent": ("agent", "assignedagent", "assignedto", "agentemail", "agentname", "owner"),
+    "tags": ("tags", "tag", "labels"),
+    "notes": ("notes", "note", "comments", "comment", "remarks"),
+    "created_at": ("created", "createdat", "createdon", "datecreated", "leaddate", "date"),
+    "external_id": ("externalid", "leadid", "id", "reference", "ref", "crmid"),
+}
+HEADER_ALIASES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
+
+_SOURCE_WORDS = {"bayut": Source.PORTAL, "propertyfinder": Source.PORTAL, "dubizzle": Source.PORTAL,
+                 "portal": Source.PORTAL, "facebook": Source.SOCIAL, "instagram": Source.SOCIAL,
+                 "linkedin": Source.SOCIAL, "tiktok": Source.SOCIAL, "social": Source.SOCIAL,
+                 "walkin": Source.WALK_IN, "phone": Source.CALL, "call": Source.CALL, "web": Source.WEBSITE,
+                 "websiteform": Source.WEBSITE}
+_PROPERTY_WORDS = {"flat": PropertyType.APARTMENT, "studio": PropertyType.APARTMENT,
+                   "house": PropertyType.VILLA, "plot": PropertyType.LAND, "shop": PropertyType.RETAIL}
+_STAGE_WORDS = {"closedwon": Stage.WON, "converted": Stage.WON, "closedlost": Stage.LOST, "dead": Stage.LOST}
+_PRIORITY_WORDS = {"hot": Priority.HIGH, "warm": Priority.MEDIUM, "cold": Priority.LOW}
+_TIMELINE_WORDS = {"asap": Timeline.IMMEDIATE, "now": Timeline.IMMEDIATE, "3months": Timeline.MONTHS_3,
+                   "6months": Timeline.MONTHS_6, "12months": Timeline.MONTHS_12, "1year": Timeline.MONTHS_12}
+_DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
+                 "%d/%m/%Y", "%d/%m/%Y %H:%M", "%d.%m.%Y")
+
+
+def _key(text: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(text).casefold())
+
+
+def _choice(value: str, choices, words: dict) -> str | None:
+    """A choice by its value, its label or a common word for it, ignoring case and punctuation."""
+    wanted = _key(value)
+    for choice in choices:
+        if wanted in (_key(choice.value), _key(choice.label)):
+            return choice.value
+    return words.get(wanted)
+
+
+# --- reading the file -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CsvTable:
+    headers: list[str]
+    rows: list[list[str]]  # data rows; rows[0] is spreadsheet row 2
+    delimiter: str
+
+
+def csv_read(data: bytes) -> CsvTable:
+    """The file's header and rows. ValidationError when it is too big, not UTF-8 text, empty, has no header,
+    or has more rows than the import takes."""
+    if not data:
+        raise ValidationError("The file is empty.")
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ValidationError(f"The file is {len(data) / (1024 * 1024):.1f} MB; the limit is "
+                              f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB. Split it into smaller files.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ValidationError(f"The file is not UTF-8 text (byte {error.start + 1} cannot be read). In Excel, save "
+                              "it as “CSV UTF-8 (Comma delimited)”.") from None
+    if "\x00" in text:
+        raise ValidationError("The file contains binary data; export it as CSV text.")
+    try:
+        delimiter = csv.Sniffer().sniff(text[:20_000], delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        headers = [header.strip() for header in next(reader, [])]
+        rows = []
+        for row in reader:
+            rows.append(row)
+            if len(rows) > MAX_IMPORT_ROWS:
+                raise ValidationError(f"The file has more than {MAX_IMPORT_ROWS:,} rows; split it into smaller files.")
+    except csv.Error as error:
+        raise ValidationError(f"The file is not valid CSV ({error}).") from None
+    if not any(headers):
+        raise ValidationError("The first row must name the columns (e.g. Full Name, E-mail, Mobile).")
+    seen = set()
+    for header in headers:
+        if header and header.casefold() in seen:
+            raise ValidationError(f"Two columns are called “{header}”; rename one.")
+        seen.add(header.casefold())
+    return CsvTable(headers=headers, rows=rows, delimiter=delimiter)
+
+
+def auto_mapping(headers: list[str]) -> dict[str, str]:
+    """Header → lead field for the headers whose name is a known one; each field taken by its first header."""
+    mapping, taken = {}, set()
+    for header in headers:
+        name = HEADER_ALIASES.get(_key(header))
+        if name and name not in taken:
+            mapping[header] = name
+            taken.add(name)
+    return mapping
+
+
+def _resolve_mapping(headers: list[str], mapping: dict[str, str] | None) -> dict[str, str]:
+    """The auto-mapping with `mapping` laid over it (a header mapped to "" is ignored); checked."""
+    resolved = auto_mapping(headers)
+    errors = []
+    by_name = {header.casefold(): header for header in headers if header}
+    for header, name in (mapping or {}).items():
+        actual = by_name.get(str(header).strip().casefold())
+        if actual is None:
+            errors.append(f"There is no column “{header}” (the columns are {', '.join(h for h in headers if h)}).")
+            continue
+        name = (name or "").strip()
+        if name and name not in IMPORT_FIELDS:
+            errors.append(f"“{name}” is not a lead field (use {', '.join(IMPORT_FIELDS)}).")
+            continue
+        if name:
+            resolved[actual] = name
+        else:
+            resolved.pop(actual, None)
+    fields_used: dict[str, str] = {}
+    for header in (header for header in headers if header in resolved):
+        name = resolved[header]
+        if name in fields_used:
+            errors.append(f"Both “{fields_used[name]}” and “{header}” are mapped to {IMPORT_FIELDS[name]}; "
+                          "map one of them to nothing.")
+        fields_used[name] = header
+    if not errors and not ({"name", "first_name", "last_name"} & set(fields_used)):
+        errors.append("Map a column to the lead's name (Full name, or First name and Last name).")
+    if not errors and not ({"email", "phone"} & set(fields_used)):
+        errors.append("Map a column to the e-mail or the phone: leads are matched and reached by them.")
+    if errors:
+        raise ValidationError(errors)
+    return resolved
+
+
+# --- checking rows --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Lookups:
+    """What every row is checked against, loaded once per import."""
+
+    agents_by_email: dict[str, User]
+    agents_by_name: dict[str, list[User]]
+    existing_email: dict[str, str]  # e-mail -> name of the lead that has it
+    existing_phone: dict[str, str]
+    existing_external: dict[str, str]
+    zone: dt.tzinfo
+
+    @classmethod
+    def load(cls, brokerage: Brokerage) -> "_Lookups":
+        agents = list(assignable_agents(brokerage))
+        by_name: dict[str, list[User]] = {}
+        for agent in agents:
+            if agent.full_name:
+                by_name.setdefault(agent.full_name.casefold(), []).append(agent)
+        emails, phones, external = {}, {}, {}
+        for email, phone, external_id, name in Lead.objects.filter(brokerage=brokerage).values_list(
+                "email", "phone", "external_id", "name"):
+            if email:
+                emails.setdefault(email.lower(), name)
+            if phone:
+                phones.setdefault(phone, name)
+            if external_id:
+                external.setdefault(external_id, name)
+        return cls({agent.email.lower(): agent for agent in agents}, by_name, emails, phones, external,
+                   zoneinfo.ZoneInfo(setting_value(brokerage, "timezone")))
+
+
+@dataclass
+class _Row:
+    data: dict
+    stage: str = Stage.NEW
+    agent: User | None = None
+    external_id: str = ""
+
+
+def _amount(text: str) -> Decimal:
+    """“1,500,000”, “AED 1.5M”, “900k” → a Decimal; ValueError when it is not an amount."""
+    cleaned = re.sub(r"(?i)\b(aed|dhs?|usd|eur|gbp)\b|[\s,$€£]", "", text)
+    factor = 1
+    if cleaned[-1:].lower() in ("k", "m"):
+        factor = 1_000 if cleaned[-1].lower() == "k" else 1_000_000
+        cleaned = cleaned[:-1]
+    try:
+        amount = Decimal(cleaned) * factor
+    except InvalidOperation:
+        raise ValueError(text) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e12"):
+        raise ValueError(text)
+    return amount.quantize(Decimal("0.01"))
+
+
+def _budget_range(text: str) -> tuple[Decimal | None, Decimal]:
+    parts = re.split(r"\s*(?:-|–|—|\bto\b)\s*", text.strip(), maxsplit=1)
+    if len(parts) == 2 and parts[0] and parts[1]:
+        return _amount(parts[0]), _amount(parts[1])
+    return None, _amount(text)
+
+
+def _moment(text: str, zone: dt.tzinfo) -> dt.datetime:
+    value = text.strip()
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        parsed = None
+        for pattern in _DATE_FORMATS:
+            try:
+                parsed = dt.datetime.strptime(value, pattern)
+                break
+            except ValueError:
+                continue
+    if parsed is None:
+        raise ValueError(text)
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=zone)
+
+
+def _model_check(data: dict) -> dict[str, str]:
+    """The lead model's own field rules (lengths, e-mail and number formats): field → problem."""
+    problems = {}
+    for name, value in data.items():
+        if name in ("created_at", "areas", "tags"):
+            continue
+        try:
+            Lead._meta.get_field(name).clean(value, None)
+        except ValidationError as error:
+            problems[name] = " ".join(error.messages)
+    return problems
+
+
+def _check_row(cells: dict[str, str], lookups: _Lookups) -> tuple[_Row | None, list[str]]:
+    """The row as lead_create takes it, or the problems that stop it (all of them, so one pass fixes a row)."""
+    problems: list[str] = []
+    data: dict = {}
+    row = _Row(data=data)
+    name = cells.get("name", "") or " ".join(part for part in (cells.get("first_name", ""),
+                                                                cells.get("last_name", "")) if part)
+    if not name:
+        problems.append("no name")
+    data["name"] = name
+    if cells.get("email"):
+        try:
+            validate_email(cells["email"])
+            data["email"] = cells["email"].lower()
+        except ValidationError:
+            problems.append(f"“{cells['email']}” is not an e-mail address")
+    if cells.get("phone"):
+        phone = normalise_phone(cells["phone"])
+        if len(phone.lstrip("+")) < 6:
+            problems.append(f"“{cells['phone']}” is not a phone number")
+        else:
+            data["phone"] = phone
+    if not cells.get("email") and not cells.get("phone"):
+        problems.append("needs an e-mail or a phone number")
+    extra_notes = []
+    data["source"] = Source.IMPORT
+    if cells.get("source"):
+        source = _choice(cells["source"], Source, _SOURCE_WORDS)
+        data["source"] = source or Source.OTHER
+        if source is None:
+            extra_notes.append(f"Source: {cells['source']}")
+    low = high = None
+    for key in ("budget", "budget_min", "budget_max"):
+        if not cells.get(key):
+            continue
+        try:
+            if key == "budget":
+                low, high = _budget_range(cells[key])
+            elif key == "budget_min":
+                low = _amount(cells[key])
+            else:
+                high = _amount(cells[key])
+        except ValueError:
+            problems.append(f"{IMPORT_FIELDS[key].split(' (')[0].lower()} “{cells[key]}” is not an amount")
+    if low is not None and high is not None and low > high:
+        problems.append(f"the minimum budget {low:,.0f} is above the maximum {high:,.0f}")
+    data.update({key: value for key, value in (("budget_min", low), ("budget_max", high)) if value is not None})
+    if cells.get("areas"):
+        data["areas"] = clean_labels(re.split(r"[,;|]", cells["areas"]), field="areas", max_length=80, lower=False)
+    if cells.get("tags"):
+        data["tags"] = clean_labels(re.split(r"[,;|]", cells["tags"]), field="tags")
+    for key, choices, words in (("property_type", PropertyType, _PROPERTY_WORDS),
+                                ("priority", Priority, _PRIORITY_WORDS)):
+        if cells.get(key):
+            value = _choice(cells[key], choices, words)
+            if value is None:
+                problems.append(f"unknown {key.replace('_', ' ')} “{cells[key]}” (use {', '.join(choices.values)})")
+            else:
+                data[key] = value
+    if cells.get("timeline"):
+        timeline = _choice(cells["timeline"], Timeline, _TIMELINE_WORDS)
+        if timeline:
+            data["timeline"] = timeline
+        else:
+            extra_notes.append(f"Timeline: {cells['timeline']}")
+    if cells.get("stage"):
+        stage = _choice(cells["stage"], Stage, _STAGE_WORDS)
+        if stage is None:
+            problems.append(f"unknown stage “{cells['stage']}” (use {', '.join(Stage.values)})")
+        else:
+            row.stage = stage
+    if cells.get("agent"):
+        wanted = cells["agent"].strip()
+        agent = lookups.agents_by_email.get(wanted.lower())
+        named = lookups.agents_by_name.get(wanted.casefold(), [])
+        if agent is None and len(named) == 1:
+            agent = named[0]
+        if agent is None:
+            problems.append(f"two agents are called “{wanted}”; use the agent's e-mail" if named
+                            else f"no active agent “{wanted}” in the brokerage")
+        row.agent = agent
+    notes = "\n".join(part for part in (cells.get("notes", ""), *extra_notes) if part)
+    if notes:
+        data["notes"] = notes
+    if cells.get("created_at"):
+        try:
+            created = _moment(cells["created_at"], lookups.zone)
+        except ValueError:
+            problems.append(f"created “{cells['created_at']}” is not a date (use 2025-03-31 or 31/03/2025)")
+        else:
+            if created > timezone.now() + dt.timedelta(minutes=5):
+                problems.append(f"created {cells['created_at']} is in the future")
+            data["created_at"] = created
+    if cells.get("external_id"):
+        row.external_id = cells["external_id"].strip()
+        if len(row.external_id) > 100:
+            problems.append("the external id is longer than 100 characters")
+    if not problems:
+        problems = [f"{Lead._meta.get_field(name).verbose_name}: {problem}"
+                    for name, problem in _model_check(data).items()]
+    return (None if problems else row), problems
+
+
+# --- the import -----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, for a dry run, would do). Row numbers are the spreadsheet's: the header is row 1."""
+
+    created: int = 0
+    duplicates: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    columns_unmapped: list[str] = field(default_factory=list)
+    mapping: dict[str, str] = field(default_factory=dict)
+    rows: int = 0
+    dry_run: bool = False
+
+
+def leads_import_csv(*, brokerage: Brokerage, actor: User | None, data: bytes, mapping: dict[str, str] | None,
+                     dry_run: bool, run_automations: bool = False) -> ImportReport:
+    """Import the leads of a CSV file.
+
+    Before: `data` is the file's bytes (UTF-8, with or without BOM; any of , ; tab | as delimiter); `mapping`
+    (header → lead field, "" to ignore a column) is laid over the auto-mapping of common header names.
+    ValidationError for a file or mapping that cannot be imported at all (nothing is written then).
+    After: every row was checked; a row with problems is reported with all of them and skipped; a row whose
+    e-mail, phone or external id matches an existing lead or an earlier row is reported as a duplicate;
+    every other row is a new lead (unassigned unless its agent column names one) — unless `dry_run`, which
+    writes nothing. Each lead is stored in its own transaction. `run_automations` runs the brokerage's
+    "lead created" automations for each new lead (off by default: an import is usually old leads).
+    """
+    table = csv_read(data)
+    resolved = _resolve_mapping(table.headers, mapping)
+    report = ImportReport(mapping=resolved, dry_run=dry_run, rows=0,
+                          columns_unmapped=[header for header in table.headers if header and header not in resolved])
+    lookups = _Lookups.load(brokerage)
+    columns = [(index, resolved.get(header)) for index, header in enumerate(table.headers)]
+    seen: dict[tuple[str, str], int] = {}
+    for offset, cells in enumerate(table.rows):
+        number = offset + 2
+        if not any(cell.strip() for cell in cells):
+            continue
+        report.rows += 1
+        if len(cells) > len(table.headers) and any(cell.strip() for cell in cells[len(table.headers):]):
+            report.errors.append((number, f"has {len(cells)} cells but the header names {len(table.headers)} "
+                                          "columns (a separator inside an unquoted value?)."))
+            continue
+        values = {name: cells[index].strip() for index, name in columns if name and index < len(cells)}
+        row, problems = _check_row(values, lookups)
+        if row is None:
+            report.errors.append((number, "; ".join(problem.rstrip(".") for problem in problems) + "."))
+            continue
+        duplicate = _duplicate_of(row, lookups, seen)
+        if duplicate:
+            report.duplicates.append((number, duplicate))
+            continue
+        for key in _row_keys(row):
+            seen.setdefault(key, number)
+        if dry_run:
+            report.created += 1
+            continue
+        try:
+            lead_create(brokerage=brokerage, actor=actor, data=row.data, assigned_agent=row.agent, stage=row.stage,
+                        external_id=row.external_id, run_automations=run_automations)
+        except ValidationError as error:
+            report.errors.append((number, " ".join(error.messages)))
+        except IntegrityError:  # a lead with this external id arrived meanwhile (e.g. through the webhook)
+            report.duplicates.append((number, "a lead with this external id was added meanwhile"))
+        else:
+            report.created += 1
+    if not dry_run:
+        audit_record(brokerage=brokerage, actor=actor, action="nurturing.leads_imported", resource_type="lead",
+                     details={"created": report.created, "duplicates": len(report.duplicates),
+                              "errors": len(report.errors), "rows": report.rows,
+                              "run_automations": run_automations})
+    return report
+
+
+def _row_keys(row: _Row) -> list[tuple[str, str]]:
+    keys = [("e-mail", row.data["email"])] if row.data.get("email") else []
+    keys += [("phone", row.data["phone"])] if row.data.get("phone") else []
+    keys += [("external id", row.external_id)] if row.external_id else []
+    return keys
+
+
+def _duplicate_of(row: _Row, lookups: _Lookups, seen: dict) -> str:
+    existing = {"e-mail": lookups.existing_email, "phone": lookups.existing_phone,
+                "external id": lookups.existing_external}
+    for kind, value in _row_keys(row):
+        if value in existing[kind]:
+            return f"already a lead: {existing[kind][value]} has the {kind} {value}"
+        if (kind, value) in seen:
+            return f"same {kind} as row {seen[(kind, value)]}"
+    return ""
+
+
+# --- uploads waiting for their mapping (the import pages) -----------------------------------------------------------
+
+
+_UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _upload_path(brokerage: Brokerage, upload_id: str) -> Path:
+    if not _UPLOAD_ID.match(upload_id):
+        raise FileNotFoundError(upload_id)
+    return Path(settings.MEDIA_ROOT) / "imports" / f"{brokerage.pk}-{upload_id}.csv"
+
+
+def import_upload_store(*, brokerage: Brokerage, data: bytes) -> str:
+    """Keep an uploaded file (already checked by `csv_read`) between the upload and the import; returns its
+    id. The brokerage's id is part of the file name, so another brokerage can never open it. Uploads older
+    than a day are removed on the way."""
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    cutoff = time.time() - UPLOAD_MAX_AGE_SECONDS
+    for old in folder.glob(f"{brokerage.pk}-*.csv"):
+        if old.stat().st_mtime < cutoff:
+            old.unlink(missing_ok=True)
+    upload_id = uuid.uuid4().hex
+    _upload_path(brokerage, upload_id).write_bytes(data)
+    return upload_id
+
+
+def import_upload_read(*, brokerage: Brokerage, upload_id: str) -> bytes:
+    """The stored upload; FileNotFoundError when it is not this brokerage's, is gone or was imported."""
+    return _upload_path(brokerage, upload_id).read_bytes()
+
+
+def import_upload_discard(*, brokerage: Brokerage, upload_id: str) -> None:
+    _upload_path(brokerage, upload_id).unlink(missing_ok=True)
+
+
+# --- the inbound lead webhook ---------------------------------------------------------------------------------------
+
+
+class WebhookNotFound(Exception):
+    """No active endpoint has this token."""
+
+
+class WebhookSignatureInvalid(Exception):
+    """The X-Signature header is missing or does not match the body."""
+
+
+class WebhookPayloadTooLarge(Exception):
+    pass
+
+
+WEBHOOK_FIELDS = ("external_id", "name", "email", "phone", "source", "budget_min", "budget_max", "areas",
+                  "property_type", "timeline", "notes", "message")
+SIGNATURE_HEADER = "X-Signature"
+_SIGNATURE = re.compile(r"^sha256=([0-9a-fA-F]{64})$")
+
+
+def _new_credentials() -> dict:
+    return {"token": secrets.token_urlsafe(24), "secret": secrets.token_urlsafe(32)}
+
+
+@transaction.atomic
+def lead_webhook_ensure(*, brokerage: Brokerage, actor: User | None) -> tuple[LeadWebhook, bool]:
+    """The brokerage's endpoint, created with a fresh token and secret when it has none; True when created
+    (the only time, with rotation, that the secret is shown)."""
+    webhook = LeadWebhook.objects.select_for_update().filter(brokerage=brokerage).first()
+    if webhook is not None:
+        return webhook, False
+    webhook = LeadWebhook.objects.create(brokerage=brokerage, **_new_credentials())
+    audit_record(brokerage=brokerage, actor=actor, action="nurturing.lead_webhook_created", resource=webhook,
+                 details={"token_prefix": webhook.token[:6]})
+    return webhook, True
+
+
+@transaction.atomic
+def lead_webhook_rotate(*, brokerage: Brokerage, actor: User | None) -> LeadWebhook:
+    """Replace the token (so the URL) and the secret at once: the old URL answers 404 from now on."""
+    webhook, created = lead_webhook_ensure(brokerage=brokerage, actor=actor)
+    if created:
+        return webhook
+    old_prefix = webhook.token[:6]
+    for name, value in _new_credentials().items():
+        setattr(webhook, name, value)
+    webhook.rotated_at = timezone.now()
+    webhook.save(update_fields=["token", "secret", "rotated_at"])
+    audit_record(brokerage=brokerage, actor=actor, action="nurturing.lead_webhook_rotated", resource=webhook,
+                 details={"old_token_prefix": old_prefix, "token_prefix": webhook.token[:6]})
+    return webhook
+
+
+def webhook_signature(secret: str, body: bytes) -> str:
+    """The X-Signature value a sender puts on `body`: "sha256=" and the hex HMAC-SHA256 with the secret."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def lead_webhook_receive(*, token: str, body: bytes, signature_header: str) -> tuple[Lead, bool]:
+    """Take a lead posted to a brokerage's endpoint.
+
+    Checked in this order, and nothing is stored unless all pass: body size (WebhookPayloadTooLarge), the token
+    of an active endpoint (WebhookNotFound), the signature over the raw body with that endpoint's secret
+    (WebhookSignatureInvalid), a JSON object with valid fields (ValidationError keyed by field).
+    After: a lead with this `external_id` already in the brokerage is returned untouched with False (a replay);
+    otherwise a new unassigned lead is created with True, its `message` logged as an inbound e-mail, and then
+    the brokerage's "lead created" automations run (e.g. round-robin assignment and a sequence), so the lead
+    returned already carries their effects. The endpoint is the tenant: this service opens its scope.
+    """
+    if len(body) > MAX_WEBHOOK_BYTES:
+        raise WebhookPayloadTooLarge()
+    with scopes_disabled():
+        webhook = LeadWebhook.objects.select_related("brokerage").filter(token=token, is_active=True).first()
+    if webhook is None:
+        raise WebhookNotFound()
+    match = _SIGNATURE.match((signature_header or "").strip())
+    expected = webhook_signature(webhook.secret, body)
+    if match is None or not hmac.compare_digest(expected, "sha256=" + match.group(1).lower()):
+        raise WebhookSignatureInvalid()
+    payload = _webhook_payload(body)
+    brokerage = webhook.brokerage
+    with scope(brokerage=brokerage), transaction.atomic():
+        LeadWebhook.objects.filter(pk=webhook.pk).update(last_received_at=timezone.now())
+        existing = Lead.objects.filter(brokerage=brokerage, external_id=payload["external_id"]).first()
+        if existing is not None:
+            return existing, False
+        try:
+            with transaction.atomic():
+                lead = lead_create(brokerage=brokerage, actor=None, data=payload["data"],
+                                   external_id=payload["external_id"], run_automations=False)
+        except IntegrityError:  # the same delivery arrived twice at once; the other one stored it
+            return Lead.objects.get(brokerage=brokerage, external_id=payload["external_id"]), False
+        if payload["message"]:
+            interaction_log(brokerage=brokerage, actor=None, lead=lead, channel=Channel.EMAIL,
+                            direction=Direction.INBOUND, summary=payload["message"])
+        # After the message, so that its "the lead replied" rule does not stop a sequence the automations start.
+        triggers.fire(trigger=triggers.LEAD_CREATED, lead=lead, actor=None)
+        lead.refresh_from_db()
+        return lead, True
+
+
+def _webhook_payload(body: bytes) -> dict:
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValidationError({"body": f"The body is not JSON ({error})."}) from None
+    if not isinstance(document, dict):
+        raise ValidationError({"body": "The body must be a JSON object."})
+    errors: dict[str, list[str]] = {}
+
+    def fail(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    for name in sorted(set(document) - set(WEBHOOK_FIELDS)):
+        fail(name, f"Unknown field; the fields are {', '.join(WEBHOOK_FIELDS)}.")
+    text = {}
+    for name in WEBHOOK_FIELDS:
+        value = document.get(name)
+        if name in ("areas", "budget_min", "budget_max") or value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            fail(name, "Must be a text.")
+        else:
+            text[name] = str(value).strip()
+    external_id = text.get("external_id", "")
+    if not external_id:
+        fail("external_id", "Required: your id for this lead, so a repeated delivery is stored once.")
+    elif len(external_id) > 100:
+        fail("external_id", "At most 100 characters.")
+    if not text.get("name"):
+        fail("name", "Required.")
+    data = {key: text[key] for key in ("name", "email", "phone", "notes") if text.get(key)}
+    for name, choices in (("source", Source), ("property_type", PropertyType), ("timeline", Timeline)):
+        if text.get(name):
+            if text[name] in choices.values:
+                data[name] = text[name]
+            else:
+                fail(name, f"Must be one of {', '.join(choices.values)}.")
+    data.setdefault("source", Source.OTHER)
+    for name in ("budget_min", "budget_max"):
+        value = document.get(name)
+        if value in (None, ""):
+            continue
+        try:
+            if isinstance(value, bool) or not isinstance(value, int | float | str):
+                raise ValueError(value)
+            data[name] = _amount(str(value))
+        except ValueError:
+            fail(name, "Must be an amount of at least 0, e.g. 1500000.")
+    if data.get("budget_min") is not None and data.get("budget_max") is not None \
+            and data["budget_min"] > data["budget_max"]:
+        fail("budget_max", "Is below budget_min.")
+    if document.get("areas") not in (None, "", []):
+        try:
+            data["areas"] = clean_labels(document["areas"], field="areas", max_length=80, lower=False)
+        except ValidationError:
+            fail("areas", "Must be a list of texts or a comma-separated text.")
+    if data.get("email"):
+        try:
+            validate_email(data["email"])
+        except ValidationError:
+            fail("email", "Not an e-mail address.")
+    if data.get("phone"):
+        data["phone"] = normalise_phone(data["phone"])
+    message = text.get("message", "")
+    if len(message) > 5000:
+        fail("message", "At most 5,000 characters.")
+    for name, problem in _model_check(data).items():
+        if name not in errors:
+            fail(name, problem)
+    if errors:
+        raise ValidationError(errors)
+    return {"external_id": external_id, "data": data, "message": message}
