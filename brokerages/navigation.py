@@ -32,7 +32,6 @@ UPCOMING_SECTIONS: dict[str, tuple[str, str]] = {
     "assistant": ("Agentic Assistant", "use_workflow_automation"),
     "properties": ("Properties", "use_workflow_automation"),
     "reports": ("Reports", "use_workflow_automation"),
-    "nurturing": ("Smart Nurturing", "use_workflow_automation"),
 }
 
 
@@ -46,6 +45,11 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         _upcoming("Team Performance", "team-performance"),
         _upcoming("Lead Analytics", "lead-analytics"),
         MenuItem("Leads", "nurturing:leads", "work_leads"),
+        MenuItem("Follow-up queue", "nurturing:followups", "work_leads"),
+        MenuItem("Sequences", "nurturing:sequences", "manage_nurturing"),
+        MenuItem("Automations", "nurturing:automations", "manage_nurturing"),
+        MenuItem("Import leads", "nurturing:import", "manage_leads"),
+        MenuItem("Lead webhook", "nurturing:lead_webhook_settings", "manage_nurturing"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
         MenuItem("Brand Management", "brokerages:branding", "manage_brokerage"),
@@ -61,12 +65,16 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         _upcoming("Properties", "properties"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         _upcoming("Reports", "reports"),
-        _upcoming("Smart Nurturing", "nurturing"),
+        MenuItem("Smart Nurturing", "nurturing:followups", "work_leads"),
+        MenuItem("Sequences", "nurturing:sequences", "use_workflow_automation"),
+        MenuItem("Automations", "nurturing:automations", "use_workflow_automation"),
     ),
     Role.SUPPORT_STAFF: (
         MenuItem("Dashboard", "home", "view_brokerage"),
         _upcoming("Team Performance", "team-performance"),
         MenuItem("Leads", "nurturing:leads", "work_leads"),
+        MenuItem("Follow-up queue", "nurturing:followups", "work_leads"),
+        MenuItem("Import leads", "nurturing:import", "manage_leads"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
     ),
