@@ -61,7 +61,8 @@ class KnowledgePassage(models.Model):
 
 class KnowledgeTerm(models.Model):
     """How many active passages of a brokerage contain a (stemmed) term: the rarity the mentor weighs evidence
-    by when it decides whether the knowledge base answers a question."""
+    by when it decides whether the knowledge base answers a question. The empty term is in every passage: its
+    count is the number of passages (`search_index.ALL_PASSAGES`)."""
 
     brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="+")
     term = models.CharField(max_length=64)

@@ -25,6 +25,7 @@ ok okay really should shall may might must yes via go goes going went gone keep 
 said come comes came take takes took give gives gave put puts use used using happen happens happened
 feel look looks looking like right still already ever never always usually actually exactly
 someone something anything everything nothing whole every each else another way
+his him himself herself yourself yourselves ourselves themselves
 """.split())
 
 # Words that appear in nearly every question an agent asks this product; they carry no evidence of an answer.
@@ -134,12 +135,27 @@ def concepts(question: str) -> list[Concept]:
                 used.update(span)
                 found.append(_concept(phrase, [phrase, *sorted(index[phrase])]))
     for position, word in enumerate(words):
-        if position in used or word in STOP_WORDS or word in GENERIC_WORDS or len(word) < 2 and not word.isdigit():
+        word = _plain(word)
+        if (position in used or word in STOP_WORDS or word in GENERIC_WORDS or len(word) < 2 and not word.isdigit()
+                or _is_particular(word)):
             continue
         concept = _concept(word, [word, *sorted(index.get(word, ()))])
         if concept.alternatives and concept not in found:
             found.append(concept)
     return found
+
+
+def _is_particular(word: str) -> bool:
+    """An amount, date or time written with its unit ("3m", "90k", "20th", "11pm"): the particulars of the
+    agent's case, which the handbook writes differently ("AED 3,000,000") and which never name the topic."""
+    return not word.isdigit() and any(c.isdigit() for c in word)
+
+
+def _plain(word: str) -> str:
+    """A possessive or contraction as its plain word ("client's" -> "client", "what's" -> "what") and a negated
+    auxiliary ("hasn't", "don't") as "not", so that stop and generic words are recognised in them."""
+    head, _, tail = word.partition("'")
+    return "not" if tail == "t" else head
 
 
 def _noun_forms(word: str) -> list[str]:

@@ -11,7 +11,7 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from brokerages.models import AuditLog
-from copilot import selectors, services
+from copilot import search_index, selectors, services
 from copilot.demo import handbook_files
 from copilot.models import KnowledgeArticle, KnowledgePassage, KnowledgeTerm
 
@@ -297,6 +297,58 @@ def test_long_forms_with_small_words_are_found(tenant, query):
                                         "agreement at the developer.")
 
     assert _titles(selectors.knowledge_search(tenant.brokerage, query)) == ["Contract Stages"]
+
+
+def test_term_counts_know_the_number_of_passages_without_counting_them(tenant, django_assert_num_queries):
+    escrow = _article(tenant, "Escrow", "## Opening\nEscrow accounts.\n\n## Closing\nEscrow is released.")
+    _article(tenant, "Deposits", "Deposit is 5% of the annual rent.")
+
+    def passages() -> int:
+        return KnowledgePassage.objects.filter(brokerage=tenant.brokerage).count()
+
+    with django_assert_num_queries(1):
+        stats = search_index.term_stats(tenant.brokerage.pk, {"escrow", "deposit"})
+    assert (stats.total, stats.counts) == (3, {"escrow": 2, "deposit": 1}) and passages() == 3
+
+    services.article_update(brokerage=tenant.brokerage, actor=tenant.owner, article=escrow,
+                            data={"content": "One section about escrow."})
+    assert search_index.term_stats(tenant.brokerage.pk, set()).total == passages() == 2
+    services.article_update(brokerage=tenant.brokerage, actor=tenant.owner, article=escrow,
+                            data={"is_active": False})
+    assert search_index.term_stats(tenant.brokerage.pk, set()).total == passages() == 1
+
+
+def test_ranking_candidates_are_the_rarest_phrases_within_the_budget(monkeypatch):
+    monkeypatch.setattr(search_index, "RANK_BUDGET", 100)
+    stats = search_index.TermStats({"escrow": 20, "deposit": 70, "refund": 60, "notic": 30}, total=1000)
+
+    # Rarest first while their matches fit the budget; "notication" has the stems of "notice", so it matches
+    # the same passages and costs nothing more.
+    assert search_index._rank_candidates(["deposit", "escrow", "notice", "refund", "notication"], stats) == [
+        "escrow", "notice", "notication"]
+    # The rarest phrase is always a candidate, even when it alone is over the budget.
+    monkeypatch.setattr(search_index, "RANK_BUDGET", 10)
+    assert search_index._rank_candidates(["deposit", "escrow"], stats) == ["escrow"]
+    # A phrase may be rarer than its rarest word ("escrow deposit" may be nowhere), so the rarest single word
+    # is a candidate too.
+    assert search_index._rank_candidates(["deposit", "escrow deposit", "refund"], stats) == [
+        "escrow deposit", "refund"]
+
+
+def test_search_ranks_candidates_on_every_phrase(tenant, monkeypatch):
+    # With a budget of one passage only "escrow" (the rarest phrase) selects candidates on PostgreSQL; among
+    # them, the passage that also has the common word still ranks first. SQLite ranks every match either way.
+    _article(tenant, "Escrow Deposits", "The deposit for an off-plan unit goes to the escrow account.")
+    _article(tenant, "Escrow Accounts", "Every off-plan project has an escrow account.")
+    _article(tenant, "Leasing Deposits", "Deposit is 5% of the annual rent.")
+    _article(tenant, "Sales Deposits", "Deposit is 10% of the price.")
+    monkeypatch.setattr(search_index, "RANK_BUDGET", 1)
+
+    titles = _titles(selectors.knowledge_search(tenant.brokerage, "escrow deposit"))
+
+    assert titles[0] == "Escrow Deposits" and "Escrow Accounts" in titles
+    if connection.vendor == "postgresql":
+        assert set(titles) == {"Escrow Deposits", "Escrow Accounts"}
 
 
 def test_category_and_tag_filters(tenant):

@@ -13,8 +13,10 @@ from brokerages.models import AuditLog, Role
 from brokerages.services import settings_update
 from copilot import selectors, services
 from copilot.demo import handbook_files
-from copilot.mentor import ABSTENTION, MENTOR_SYSTEM
+from copilot.mentor import (ABSTENTION, ARTICLE_COVERAGE, FOCUS, MENTOR_SYSTEM, PASSAGE_COVERAGE,
+                            gather_evidence)
 from copilot.models import MentorQuestion
+from copilot.vocabulary import concepts
 
 from ..factories import UserFactory
 from .fake_llm_server import Reply, anthropic_error, anthropic_message
@@ -160,6 +162,72 @@ def test_long_question_under_the_limit_is_answered(policies):
 
     assert MentorQuestion.objects.count() == 1
     assert 0 <= answer.confidence_score <= 1
+
+
+# --- when to abstain ------------------------------------------------------------------------------------------
+
+# Seven words of a tiny knowledge base: three share one passage, the other four are in four other articles.
+SCATTERED_QUESTION = "rent cheque landlord dispute fine parking visa"
+SCATTERED_ARTICLES = {
+    "Rent Cheques": "Tenants pay the rent with post-dated cheques made out to the landlord.",
+    "Commission Disputes": "A dispute about commission goes to the Sales Director.",
+    "Parking": "Agents can claim parking at the trustee office.",
+    "Traffic Fines": "Traffic fines are never reimbursed.",
+    "Golden Visa": "Investors may apply for a ten-year residence visa.",
+}
+
+
+def _articles(tenant, articles: dict[str, str]):
+    for title, content in articles.items():
+        services.article_create(brokerage=tenant.brokerage, actor=tenant.owner, title=title, category="Policies",
+                                content=content)
+
+
+def test_question_whose_words_are_scattered_across_articles_is_not_answered(tenant):
+    _articles(tenant, SCATTERED_ARTICLES)
+
+    evidence = gather_evidence(tenant.brokerage, SCATTERED_QUESTION)
+
+    # Every word is in the knowledge base, and the best passage (its whole article) holds three of the seven:
+    # enough for the coverage thresholds alone, but not half of what the knowledge base knows about the question.
+    assert evidence.known == 1
+    best = evidence.passages[0]
+    assert best.passage.article.title == "Rent Cheques"
+    assert max(PASSAGE_COVERAGE, ARTICLE_COVERAGE) < best.coverage == best.article_coverage < FOCUS
+    assert not evidence.answerable
+    assert ask(tenant, SCATTERED_QUESTION)[1].abstained
+
+
+def test_the_same_words_in_one_passage_are_an_answer(tenant):
+    _articles(tenant, {**SCATTERED_ARTICLES, "Bounced Cheques": (
+        "If a rent cheque bounces, the dispute goes to the landlord first and the bank charges a fine.")})
+
+    _, answer = ask(tenant, SCATTERED_QUESTION)
+
+    assert not answer.abstained
+    assert answer.sources[0].title == "Bounced Cheques"
+
+
+def test_words_the_knowledge_base_never_uses_are_weighed_by_coverage_not_by_focus(tenant):
+    _articles(tenant, SCATTERED_ARTICLES)
+
+    half_known = gather_evidence(tenant.brokerage, "rent cheque zorblatt")
+    mostly_unknown = gather_evidence(tenant.brokerage, "rent zorblatt quuxing flimflam")
+
+    # Unknown words lower `known`, so the passage that holds all the known words answers ...
+    assert 0 < half_known.known < 1 and half_known.passages[0].coverage == pytest.approx(half_known.known)
+    assert half_known.answerable
+    # ... unless most of the question is about things the knowledge base never mentions.
+    assert mostly_unknown.passages[0].coverage < PASSAGE_COVERAGE
+    assert not mostly_unknown.answerable
+
+
+def test_question_words_are_read_as_an_agent_means_them():
+    # Possessives and contractions are their plain word, so "what's" is a stop word and "client's" a generic
+    # one; pronouns carry nothing; the case's own figures ("90k", "20th") are not what the question is about.
+    question = "what's the client's deposit? he hasn't paid his 90k rent on the 20th"
+
+    assert [concept.word for concept in concepts(question)] == ["deposit", "paid", "rent"]
 
 
 # --- feedback -------------------------------------------------------------------------------------------------
