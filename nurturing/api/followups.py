@@ -1,3 +1,183 @@
-"""API: followups."""
+"""REST endpoints of the follow-up machinery: the seed's `POST /api/nurturing/monitor/leads` (the nurture sweep,
+answering with the seed's LeadMonitoringResult) and the follow-up queue. Same services and access rules as the
+pages: managers see every follow-up of the brokerage, an agent those of the leads they hold."""
 
-urlpatterns: list = []
+from django.urls import path
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+
+from brokerages.api_base import StrictSerializer, TenantAPIView
+
+from ..models import SEND_CHANNELS, Channel, FollowUp, Lead, Priority
+from ..permissions import can_work_lead, leads_visible_to
+from ..selectors import followups as selectors
+from ..services import followups as services
+from ..services.sweeps import nurture_sweep
+
+
+class NurturingFollowUpSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    lead_id = serializers.IntegerField()
+    lead_name = serializers.CharField(source="lead.name")
+    agent_id = serializers.IntegerField(allow_null=True)
+    reason = serializers.ChoiceField(FollowUp.Reason.choices)
+    channel = serializers.ChoiceField(Channel.choices)
+    subject = serializers.CharField()
+    content = serializers.CharField()
+    suggested_send_date = serializers.DateField()
+    priority = serializers.ChoiceField(Priority.choices)
+    status = serializers.ChoiceField(FollowUp.Status.choices)
+    engine = serializers.CharField(help_text="Which engine wrote the draft: local, anthropic, gemini or template.")
+    degraded = serializers.BooleanField(help_text="The AI provider failed and the local engine wrote it.")
+    sequence_id = serializers.IntegerField(allow_null=True)
+    step_index = serializers.IntegerField(allow_null=True)
+    send_after = serializers.DateTimeField(allow_null=True, help_text="An approved message waits for quiet hours.")
+    sent_at = serializers.DateTimeField(allow_null=True)
+    interaction_id = serializers.IntegerField(allow_null=True)
+    error = serializers.CharField(help_text="Why the last send failed.")
+    dismiss_reason = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+class NurturingFollowUpEditSerializer(StrictSerializer):
+    channel = serializers.ChoiceField([(value, Channel(value).label) for value in SEND_CHANNELS], required=False)
+    subject = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    content = serializers.CharField(max_length=5000, required=False)
+    suggested_send_date = serializers.DateField(required=False)
+
+
+class NurturingFollowUpDismissSerializer(StrictSerializer):
+    reason = serializers.CharField(max_length=255, help_text="Why it should not go out (required).")
+
+
+class NurturingGeneratedFollowUpSerializer(serializers.Serializer):
+    """The seed's generated follow-up (lead_id, lead_name, content, suggested_send_date, priority) and more."""
+
+    id = serializers.IntegerField()
+    lead_id = serializers.IntegerField()
+    lead_name = serializers.CharField(source="lead.name")
+    content = serializers.CharField()
+    suggested_send_date = serializers.DateField()
+    priority = serializers.ChoiceField(Priority.choices)
+    channel = serializers.ChoiceField(Channel.choices)
+    reason = serializers.ChoiceField(FollowUp.Reason.choices)
+    status = serializers.ChoiceField(FollowUp.Status.choices)
+
+
+class NurturingLeadMonitoringSerializer(serializers.Serializer):
+    forgotten_leads_count = serializers.IntegerField()
+    inactive_clients_count = serializers.IntegerField()
+    generated_followups = NurturingGeneratedFollowUpSerializer(many=True)
+
+
+class MonitorLeadsAPI(TenantAPIView):
+    """Monitor the CRM now: run the nurture sweep and return the forgotten leads and inactive clients it found
+    and the follow-ups it drafted. Owners see the brokerage's figures; an agent sees those of their own leads."""
+
+    method_perms = {"POST": "use_workflow_automation"}
+
+    @extend_schema(request=None, responses=NurturingLeadMonitoringSerializer, summary="Monitor leads")
+    def post(self, request):
+        result = nurture_sweep(brokerage=self.brokerage)
+        generated = result.generated_followups
+        forgotten, inactive = result.forgotten_leads_count, result.inactive_clients_count
+        if "manage_leads" not in self.perms:
+            mine = set(leads_visible_to(request.user, self.perms, Lead.objects.filter(brokerage=self.brokerage))
+                       .values_list("pk", flat=True))
+            generated = [item for item in generated if item.lead_id in mine]
+            forgotten = result.forgotten_by_agent.get(request.user.pk, 0)
+            inactive = result.inactive_by_agent.get(request.user.pk, 0)
+        return Response(NurturingLeadMonitoringSerializer({
+            "forgotten_leads_count": forgotten, "inactive_clients_count": inactive,
+            "generated_followups": generated}).data)
+
+
+def _workable(user, perms, followup: FollowUp) -> bool:
+    return can_work_lead(user, perms, followup.lead)
+
+
+class FollowUpListAPI(TenantAPIView):
+    """The follow-ups the caller may work, the most pressing first."""
+
+    method_perms = {"GET": "work_leads"}
+
+    @extend_schema(parameters=[OpenApiParameter("status", str, enum=FollowUp.Status.values),
+                               OpenApiParameter("agent", int, description="Assigned agent's id (managers).")],
+                   responses=NurturingFollowUpSerializer(many=True), summary="List follow-ups")
+    def get(self, request):
+        status = request.query_params.get("status", "")
+        if status and status not in FollowUp.Status.values:
+            raise serializers.ValidationError({"status": [f"Status must be one of {', '.join(FollowUp.Status.values)}."]})
+        agent = request.query_params.get("agent", "")
+        if agent and not agent.isdigit():
+            raise serializers.ValidationError({"agent": ["Give the agent's numeric id."]})
+        found = selectors.followups(self.brokerage, request.user, self.perms, status=status,
+                                    agent_id=int(agent) if agent else None)
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(found, request, view=self)
+        return paginator.get_paginated_response(NurturingFollowUpSerializer(page, many=True).data)
+
+
+class FollowUpAPI(TenantAPIView):
+    """One follow-up; PATCH changes its channel, subject, content or suggested date while it has not gone out
+    (an approved or failed one becomes a draft again)."""
+
+    method_perms = {"GET": "work_leads", "PATCH": "work_leads"}
+    lookup = selectors.followup_get
+    allow = _workable
+
+    @extend_schema(responses=NurturingFollowUpSerializer, summary="One follow-up")
+    def get(self, request, pk: int):
+        return Response(NurturingFollowUpSerializer(self.object).data)
+
+    @extend_schema(request=NurturingFollowUpEditSerializer, responses=NurturingFollowUpSerializer,
+                   summary="Edit a follow-up")
+    def patch(self, request, pk: int):
+        incoming = NurturingFollowUpEditSerializer(data=request.data, partial=True)
+        incoming.is_valid(raise_exception=True)
+        followup = services.followup_edit(brokerage=self.brokerage, actor=request.user, followup=self.object,
+                                          data=incoming.validated_data)
+        return Response(NurturingFollowUpSerializer(followup).data)
+
+
+class FollowUpSendAPI(TenantAPIView):
+    """Approve and send: e-mail, SMS and WhatsApp go out now or when the brokerage's quiet hours end (status
+    approved with send_after); a call is put on the agent's list (status approved). A failed send answers with
+    status failed and the error; send again once it is fixed."""
+
+    method_perms = {"POST": "work_leads"}
+    lookup = selectors.followup_get
+    allow = _workable
+
+    @extend_schema(request=None, responses=NurturingFollowUpSerializer, summary="Approve and send a follow-up")
+    def post(self, request, pk: int):
+        followup = services.followup_approve_send(brokerage=self.brokerage, actor=request.user, followup=self.object)
+        return Response(NurturingFollowUpSerializer(followup).data)
+
+
+class FollowUpDismissAPI(TenantAPIView):
+    """Dismiss a follow-up that should not go out; the reason is required."""
+
+    method_perms = {"POST": "work_leads"}
+    lookup = selectors.followup_get
+    allow = _workable
+
+    @extend_schema(request=NurturingFollowUpDismissSerializer, responses=NurturingFollowUpSerializer,
+                   summary="Dismiss a follow-up")
+    def post(self, request, pk: int):
+        incoming = NurturingFollowUpDismissSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        followup = services.followup_dismiss(brokerage=self.brokerage, actor=request.user, followup=self.object,
+                                             reason=incoming.validated_data["reason"])
+        return Response(NurturingFollowUpSerializer(followup).data)
+
+
+urlpatterns = [
+    path("nurturing/monitor/leads", MonitorLeadsAPI.as_view(), name="api-nurturing-monitor-leads"),
+    path("nurturing/followups", FollowUpListAPI.as_view(), name="api-nurturing-followups"),
+    path("nurturing/followups/<int:pk>", FollowUpAPI.as_view(), name="api-nurturing-followup"),
+    path("nurturing/followups/<int:pk>/send", FollowUpSendAPI.as_view(), name="api-nurturing-followup-send"),
+    path("nurturing/followups/<int:pk>/dismiss", FollowUpDismissAPI.as_view(), name="api-nurturing-followup-dismiss"),
+]

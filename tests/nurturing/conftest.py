@@ -1,0 +1,31 @@
+"""Fixtures of the nurturing tests: the fake model server of the co-pilot tests (for the model-backed drafting
+engine) and the in-memory SMS/WhatsApp backend."""
+
+import pytest
+
+from nurturing.messaging import LocmemBackend
+
+from ..copilot.conftest import SHORT_TIMEOUT, fake  # noqa: F401  (fixture re-exported for these tests)
+
+
+@pytest.fixture
+def outbox(settings):
+    """SMS and WhatsApp messages "sent" during the test."""
+    settings.NURTURING_MESSAGE_BACKEND = "nurturing.messaging.LocmemBackend"
+    LocmemBackend.outbox = []
+    yield LocmemBackend.outbox
+    LocmemBackend.outbox = []
+
+
+@pytest.fixture
+def claude(tenant, settings, fake):  # noqa: F811  (the fake server fixture above)
+    """The tenant's brokerage set to Claude, whose API is the fake server."""
+    from brokerages.services import settings_update
+
+    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
+    settings.ANTHROPIC_MODEL = "claude-test"
+    settings.ANTHROPIC_BASE_URL = fake.base_url
+    settings.LLM_TIMEOUT_SECONDS = SHORT_TIMEOUT
+    settings.LLM_MAX_RETRIES = 0
+    settings_update(brokerage=tenant.brokerage, actor=tenant.owner, values={"ai_provider": "anthropic"})
+    return tenant
