@@ -4,6 +4,7 @@ task per brokerage."""
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -11,4 +12,11 @@ app = Celery("agent_excellence")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Forgotten leads, inactive clients, due sequence steps, idle escalation: hourly, one task per brokerage.
+    "nurture-sweep": {"task": "nurturing.tasks.sweeps.nurture_sweep_all", "schedule": crontab(minute=7)},
+    # A new lead waits minutes, not hours: the speed-to-lead watchdog runs every minute.
+    "speed-to-lead": {"task": "nurturing.tasks.sweeps.speed_to_lead_all", "schedule": 60.0},
+    # Approved follow-ups held back by quiet hours go out soon after the hours end.
+    "send-due-followups": {"task": "nurturing.tasks.sweeps.send_due_all", "schedule": 300.0},
+}

@@ -184,6 +184,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# Nurturing: how SMS/WhatsApp follow-ups leave (console by default), the address links in e-mails start with,
+# and whether automation webhooks may call private or loopback addresses (tests only).
+NURTURING_MESSAGE_BACKEND = os.environ.get("NURTURING_MESSAGE_BACKEND", "nurturing.messaging.ConsoleBackend")
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+
 # AI engines: "local" (offline, the default), "anthropic" or "gemini"; brokerages may override per setting.
 LLM_PROVIDER = os.environ.get("LLM_PROVIDER", "local")
 ANTHROPIC_API_KEY = os.environ.get("ANTHROPIC_API_KEY", "")

@@ -337,7 +337,7 @@ _ACTION_FIELD_CLEANERS = {
 
 def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Webhooks never reach into the platform's own network, unless a test or a private deployment says so."""
-    if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE_TARGETS", False):
+    if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
         return False
     address = getattr(address, "ipv4_mapped", None) or address
     return not address.is_global or address.is_multicast

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-DEFAULT_BACKEND = "nurturing.messaging.ConsoleBackend"
 
 
 class MessageError(Exception):
@@ -51,5 +50,5 @@ class LocmemBackend:
 
 def send_message(message: OutgoingMessage) -> None:
     """Hand the message to the configured backend; raises MessageError when it could not be sent."""
-    backend = import_string(getattr(settings, "NURTURING_MESSAGE_BACKEND", DEFAULT_BACKEND))()
+    backend = import_string(settings.NURTURING_MESSAGE_BACKEND)()
     backend.send(message)

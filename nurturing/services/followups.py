@@ -316,7 +316,7 @@ def _absolute(url: str) -> str:
     """A URL a mail client can load: media URLs need the site's public address (settings.PUBLIC_BASE_URL)."""
     if not url or url.startswith(("http://", "https://")):
         return url
-    base = getattr(settings, "PUBLIC_BASE_URL", "")
+    base = settings.PUBLIC_BASE_URL
     return f"{base.rstrip('/')}{url}" if base else ""
 
 
