@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from brokerages.models import Brokerage, Role, User
 from brokerages.services import audit_record, notify
+from brokerages.values import clean_choice, clean_name
 
 from ..automation_schema import (
     ROUND_ROBIN,
@@ -52,18 +53,11 @@ WEBHOOK_TIMEOUT_SECONDS = 5
 
 
 def _clean_name(name) -> str:
-    name = " ".join(str(name or "").split())
-    if not name:
-        raise ValidationError({"name": "Give the automation a name."})
-    if len(name) > 255:
-        raise ValidationError({"name": "Keep the name under 255 characters."})
-    return name
+    return clean_name(name, what="automation")
 
 
-def _clean_type(workflow_type) -> str:
-    if workflow_type not in WorkflowType.values:
-        raise ValidationError({"workflow_type": f"Type must be one of {', '.join(WorkflowType.values)}."})
-    return workflow_type
+def _clean_type(value) -> str:
+    return clean_choice(value, WorkflowType, field="workflow_type")
 
 
 def _check_name_free(brokerage: Brokerage, name: str, pk: int | None) -> None:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from brokerages.models import Brokerage, User
 from brokerages.services import audit_record
+from brokerages.values import clean_choice, clean_name
 
 from ..models import Enrollment, FollowUp, Lead, NurturingSequence, SequenceType, Stage
 from ..steps import clean_steps, step_due_at
@@ -24,18 +25,11 @@ RUNNING = (Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED)
 
 
 def _clean_name(name) -> str:
-    name = " ".join(str(name or "").split())
-    if not name:
-        raise ValidationError({"name": "Give the sequence a name."})
-    if len(name) > 255:
-        raise ValidationError({"name": "Keep the name under 255 characters."})
-    return name
+    return clean_name(name, what="sequence")
 
 
-def _clean_type(sequence_type) -> str:
-    if sequence_type not in SequenceType.values:
-        raise ValidationError({"sequence_type": f"Type must be one of {', '.join(SequenceType.values)}."})
-    return sequence_type
+def _clean_type(value) -> str:
+    return clean_choice(value, SequenceType, field="sequence_type")
 
 
 def _save_sequence(sequence: NurturingSequence) -> None:

@@ -131,7 +131,7 @@ def handbook_kb(django_db_setup, django_db_blocker):
 def large_kb(django_db_setup, django_db_blocker):
     """10,000 generated articles (see corpus.py) in one brokerage, indexed by `search_index.index_article`.
 
-    Built in 20-40 s instead of the 7+ minutes 10,000 `article_create` calls would take (measured: ~41 ms per
+    Built in 20-40 s on SQLite (about 75 s on PostgreSQL, whose GIN index is kept without a pending list) instead of the 7+ minutes 10,000 `article_create` calls would take (measured: ~41 ms per
     article over the first 2,000 on SQLite, mostly Django's `bulk_update` of the term counts and stemming), with
     the same end state: rows are bulk-inserted; each article then goes through `index_article` (passages, FTS5
     rows or tsvectors) in one transaction, while the term-count deltas it produces are summed and handed to
