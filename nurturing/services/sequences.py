@@ -7,6 +7,7 @@ calls `enrollments_advance`; everything else here is a person's (or an automatio
 """
 
 import datetime as dt
+from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -245,19 +246,25 @@ def enrollments_advance(*, brokerage: Brokerage, enrollments: list[Enrollment],
     the following step, due after its delay from `drafted_at`, or complete it after the last step.
 
     Before: the enrolments are the brokerage's, loaded with their sequence (as `enrollments_due` returns them),
-    and their follow-ups for the drafted steps exist. Runs a fixed number of queries whatever the batch size.
+    and their follow-ups for the drafted steps exist. One UPDATE per (step, due time) group, never one per row.
     """
     if not enrollments:
         return []
     if any(enrollment.brokerage_id != brokerage.pk for enrollment in enrollments):
         raise ValidationError("Every enrolment must belong to this brokerage.")
     now = timezone.now()
+    # Enrolments that land on the same step at the same time share one UPDATE: a sweep moves thousands of them
+    # but only a few (sequence, step) pairs, and bulk_update's per-row CASE cost most of the sweep's time.
+    groups: dict[tuple, list[int]] = defaultdict(list)
     for enrollment in enrollments:
         steps = enrollment.sequence.steps
         enrollment.next_step = min(enrollment.next_step + 1, len(steps))
         _schedule(enrollment, steps, drafted_at)
         enrollment.updated_at = now
-    Enrollment.objects.bulk_update(enrollments, ["next_step", "next_due_at", "status", "updated_at"])
+        groups[(enrollment.next_step, enrollment.next_due_at, enrollment.status)].append(enrollment.pk)
+    for (next_step, next_due_at, status), pks in groups.items():
+        Enrollment.objects.filter(pk__in=pks).update(next_step=next_step, next_due_at=next_due_at, status=status,
+                                                     updated_at=now)
     # One entry for the batch: the drafts themselves are audited by the sweep that wrote them.
     audit_record(brokerage=brokerage, actor=None, action="nurturing.enrollments_advanced", details={
         "enrollments": [enrollment.pk for enrollment in enrollments],
