@@ -14,6 +14,11 @@ def can_work_lead(user, perms: frozenset[str], lead: Lead) -> bool:
     return "manage_leads" in perms or ("work_leads" in perms and user.has_perm(LEAD_PERM, lead))
 
 
+def can_work_lead_of(user, perms: frozenset[str], record) -> bool:
+    """A record that belongs to a lead (follow-up, enrolment, interaction) is workable when its lead is."""
+    return can_work_lead(user, perms, record.lead)
+
+
 def leads_visible_to(user, perms: frozenset[str], queryset: QuerySet[Lead]) -> QuerySet[Lead]:
     """`queryset` (already the brokerage's) narrowed to what the user may see."""
     if "manage_leads" in perms:
@@ -33,3 +38,11 @@ def lead_holder_set(lead: Lead, previous, agent) -> None:
         remove_perm(LEAD_PERM, previous, lead)
     if agent is not None:
         assign_perm(LEAD_PERM, agent, lead)
+
+
+def on_visible_leads(queryset: QuerySet, user, perms: frozenset[str], brokerage) -> QuerySet:
+    """`queryset` (rows with a `lead`, already the brokerage's) narrowed to the leads the user may see."""
+    if "manage_leads" in perms:
+        return queryset
+    visible = leads_visible_to(user, perms, Lead.objects.filter(brokerage=brokerage))
+    return queryset.filter(lead__in=visible.values("pk"))

@@ -10,8 +10,8 @@ from rest_framework.response import Response
 
 from brokerages.api_base import StrictSerializer, TenantAPIView
 
-from ..models import SEND_CHANNELS, Channel, FollowUp, Lead, Priority
-from ..permissions import can_work_lead, leads_visible_to
+from ..models import SEND_CHANNELS, Channel, FollowUp, Priority
+from ..permissions import can_work_lead_of
 from ..selectors import followups as selectors
 from ..services import followups as services
 from ..services.sweeps import nurture_sweep
@@ -84,18 +84,13 @@ class MonitorLeadsAPI(TenantAPIView):
         generated = result.generated_followups
         forgotten, inactive = result.forgotten_leads_count, result.inactive_clients_count
         if "manage_leads" not in self.perms:
-            mine = set(leads_visible_to(request.user, self.perms, Lead.objects.filter(brokerage=self.brokerage))
-                       .values_list("pk", flat=True))
-            generated = [item for item in generated if item.lead_id in mine]
+            # An agent hears about their own leads, as the counts below (by assigned agent) do.
+            generated = [item for item in generated if item.agent_id == request.user.pk]
             forgotten = result.forgotten_by_agent.get(request.user.pk, 0)
             inactive = result.inactive_by_agent.get(request.user.pk, 0)
         return Response(NurturingLeadMonitoringSerializer({
             "forgotten_leads_count": forgotten, "inactive_clients_count": inactive,
             "generated_followups": generated}).data)
-
-
-def _workable(user, perms, followup: FollowUp) -> bool:
-    return can_work_lead(user, perms, followup.lead)
 
 
 class FollowUpListAPI(TenantAPIView):
@@ -126,7 +121,7 @@ class FollowUpAPI(TenantAPIView):
 
     method_perms = {"GET": "work_leads", "PATCH": "work_leads"}
     lookup = selectors.followup_get
-    allow = _workable
+    allow = can_work_lead_of
 
     @extend_schema(responses=NurturingFollowUpSerializer, summary="One follow-up")
     def get(self, request, pk: int):
@@ -149,7 +144,7 @@ class FollowUpSendAPI(TenantAPIView):
 
     method_perms = {"POST": "work_leads"}
     lookup = selectors.followup_get
-    allow = _workable
+    allow = can_work_lead_of
 
     @extend_schema(request=None, responses=NurturingFollowUpSerializer, summary="Approve and send a follow-up")
     def post(self, request, pk: int):
@@ -162,7 +157,7 @@ class FollowUpDismissAPI(TenantAPIView):
 
     method_perms = {"POST": "work_leads"}
     lookup = selectors.followup_get
-    allow = _workable
+    allow = can_work_lead_of
 
     @extend_schema(request=NurturingFollowUpDismissSerializer, responses=NurturingFollowUpSerializer,
                    summary="Dismiss a follow-up")

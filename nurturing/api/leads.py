@@ -11,7 +11,7 @@ from brokerages.api_base import StrictSerializer, TenantAPIView
 
 from ..forms.leads import LeadFilterForm
 from ..models import Channel, Direction, Interaction, Priority, PropertyType, Source, Stage, Timeline
-from ..permissions import can_work_lead
+from ..permissions import can_work_lead, can_work_lead_of
 from ..selectors import leads as selectors
 from ..services import leads as services
 
@@ -229,10 +229,7 @@ class InteractionAPI(TenantAPIView):
 
     method_perms = {"GET": "work_leads", "PATCH": "work_leads", "DELETE": "work_leads"}
     lookup = selectors.interaction_get
-
-    @staticmethod
-    def allow(user, perms, interaction):
-        return can_work_lead(user, perms, interaction.lead)
+    allow = can_work_lead_of
 
     @extend_schema(responses=InteractionSerializer, summary="One interaction")
     def get(self, request, pk: int):

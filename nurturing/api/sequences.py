@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from brokerages.api_base import StrictSerializer, TenantAPIView
 
 from ..models import SEND_CHANNELS, Enrollment, SequenceType
-from ..permissions import can_work_lead
+from ..permissions import can_work_lead, can_work_lead_of
 from ..selectors import sequences as selectors
 from ..selectors.leads import lead_get
 from ..services import sequences as services
@@ -152,16 +152,12 @@ class SequenceEnrollmentsAPI(TenantAPIView):
 ACTIONS = {"pause": services.enrollment_pause, "resume": services.enrollment_resume, "stop": services.enrollment_stop}
 
 
-def _enrollment_workable(user, perms, enrollment) -> bool:
-    return can_work_lead(user, perms, enrollment.lead)
-
-
 class EnrollmentActionAPI(TenantAPIView):
     """Pause, resume or stop an enrolment (of a lead the caller works). Stop takes an optional reason."""
 
     method_perms = {"POST": "use_workflow_automation"}
     lookup = selectors.enrollment_get
-    allow = _enrollment_workable
+    allow = can_work_lead_of
 
     @extend_schema(request=NurturingEnrollmentActionSerializer, responses=NurturingEnrollmentSerializer,
                    parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH),

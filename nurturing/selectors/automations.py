@@ -6,8 +6,8 @@ from django.shortcuts import get_object_or_404
 
 from brokerages.models import Brokerage, Role, User
 
-from ..models import AutomationRun, Lead, LeadWebhook, NurturingSequence, WorkflowAutomation
-from ..permissions import leads_visible_to
+from ..models import AutomationRun, LeadWebhook, NurturingSequence, WorkflowAutomation
+from ..permissions import on_visible_leads
 
 
 def automation_get(brokerage: Brokerage, pk: int) -> WorkflowAutomation:
@@ -24,10 +24,8 @@ def automations(brokerage: Brokerage) -> QuerySet[WorkflowAutomation]:
 def automation_runs(brokerage: Brokerage, automation: WorkflowAutomation, user: User,
                     perms: frozenset[str]) -> QuerySet[AutomationRun]:
     """The automation's runs on leads the user may see (every run for lead managers), newest first."""
-    queryset = AutomationRun.objects.filter(brokerage=brokerage, automation=automation)
-    if "manage_leads" not in perms:
-        visible = leads_visible_to(user, perms, Lead.objects.filter(brokerage=brokerage))
-        queryset = queryset.filter(lead__in=visible.values("pk"))
+    queryset = on_visible_leads(AutomationRun.objects.filter(brokerage=brokerage, automation=automation),
+                                user, perms, brokerage)
     return queryset.select_related("lead").order_by("-created_at", "-pk")
 
 

@@ -19,7 +19,7 @@ from brokerages.models import Brokerage, Notification, User
 
 from ..drafting import Touch
 from ..models import OPEN_STAGES, Channel, FollowUp, Interaction, Lead, Priority, Stage
-from ..permissions import leads_visible_to
+from ..permissions import on_visible_leads
 from ..schedule import BrokerageClock
 
 HISTORY_SIZE = 3
@@ -85,11 +85,7 @@ def followup_get(brokerage: Brokerage, pk: int) -> FollowUp:
 
 def _visible(brokerage: Brokerage, user: User, perms: frozenset[str]) -> QuerySet[FollowUp]:
     """Follow-ups of the leads the user may work (every lead for managers, held leads for agents)."""
-    queryset = FollowUp.objects.filter(brokerage=brokerage)
-    if "manage_leads" in perms:
-        return queryset
-    visible = leads_visible_to(user, perms, Lead.objects.filter(brokerage=brokerage))
-    return queryset.filter(lead__in=visible.values("pk"))
+    return on_visible_leads(FollowUp.objects.filter(brokerage=brokerage), user, perms, brokerage)
 
 
 _PRIORITY_RANK = Case(*[When(priority=value, then=Value(rank)) for rank, value in enumerate(

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404
 from brokerages.models import Brokerage, User
 
 from ..models import OPEN_STAGES, Enrollment, Lead, NurturingSequence, SequenceType
-from ..permissions import leads_visible_to
+from ..permissions import on_visible_leads
 from .leads import LeadFilters, leads
 
 
@@ -45,10 +45,8 @@ def enrollment_get(brokerage: Brokerage, pk: int) -> Enrollment:
 def sequence_enrollments(brokerage: Brokerage, sequence: NurturingSequence, user: User,
                          perms: frozenset[str]) -> QuerySet[Enrollment]:
     """The sequence's enrolments of leads the user may see, most recent first."""
-    queryset = Enrollment.objects.filter(brokerage=brokerage, sequence=sequence)
-    if "manage_leads" not in perms:
-        visible = leads_visible_to(user, perms, Lead.objects.filter(brokerage=brokerage))
-        queryset = queryset.filter(lead__in=visible.values("pk"))
+    queryset = on_visible_leads(Enrollment.objects.filter(brokerage=brokerage, sequence=sequence), user, perms,
+                                brokerage)
     return queryset.select_related("lead", "lead__assigned_agent", "enrolled_by", "sequence").order_by(
         "-enrolled_at", "-pk")
 

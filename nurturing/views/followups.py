@@ -16,7 +16,7 @@ from brokerages.web import form_error, tenant_view
 
 from ..forms.followups import DISMISS_SUGGESTIONS, CalledForm, DismissForm, FollowUpEditForm, QueueFilterForm
 from ..models import Channel, FollowUp
-from ..permissions import can_work_lead
+from ..permissions import can_work_lead, can_work_lead_of
 from ..schedule import BrokerageClock
 from ..selectors import followups as selectors
 from ..selectors.leads import assignable_agents, lead_get
@@ -24,10 +24,6 @@ from ..services import followups as services
 from ..services.sweeps import nurture_sweep
 
 CARD = "nurturing/partials/followup_card.html#card"
-
-
-def _workable(user, perms, followup: FollowUp) -> bool:
-    return can_work_lead(user, perms, followup.lead)
 
 
 def _is_manager(request) -> bool:
@@ -75,12 +71,12 @@ def queue(request):
     return render(request, template, context)
 
 
-@tenant_view("work_leads", lookup=selectors.followup_get, allow=_workable)
+@tenant_view("work_leads", lookup=selectors.followup_get, allow=can_work_lead_of)
 def card(request, obj):
     return _card(request, obj)
 
 
-@tenant_view("work_leads", lookup=selectors.followup_get, allow=_workable)
+@tenant_view("work_leads", lookup=selectors.followup_get, allow=can_work_lead_of)
 def edit(request, obj):
     if request.method != "POST":
         return _card(request, obj, form=FollowUpEditForm.for_followup(obj), editing=True)
@@ -96,7 +92,7 @@ def edit(request, obj):
     return _card(request, obj, form=form, editing=True)
 
 
-@tenant_view("work_leads", lookup=selectors.followup_get, allow=_workable)
+@tenant_view("work_leads", lookup=selectors.followup_get, allow=can_work_lead_of)
 @require_POST
 def send(request, obj):
     try:
@@ -118,7 +114,7 @@ def _outcome(followup: FollowUp) -> str:
     return "Approved; it goes out when quiet hours end."
 
 
-@tenant_view("work_leads", lookup=selectors.followup_get, allow=_workable)
+@tenant_view("work_leads", lookup=selectors.followup_get, allow=can_work_lead_of)
 @require_POST
 def called(request, obj):
     form = CalledForm(request.POST)
@@ -130,7 +126,7 @@ def called(request, obj):
     return _card(request, obj)
 
 
-@tenant_view("work_leads", lookup=selectors.followup_get, allow=_workable)
+@tenant_view("work_leads", lookup=selectors.followup_get, allow=can_work_lead_of)
 @require_POST
 def dismiss(request, obj):
     form = DismissForm(request.POST)
@@ -144,7 +140,7 @@ def dismiss(request, obj):
     return _card(request, obj)
 
 
-@tenant_view("work_leads", lookup=selectors.followup_get, allow=_workable)
+@tenant_view("work_leads", lookup=selectors.followup_get, allow=can_work_lead_of)
 @require_POST
 def redraft(request, obj):
     if obj.status != FollowUp.Status.DRAFT:
@@ -153,11 +149,7 @@ def redraft(request, obj):
     return _card(request, selectors.followup_get(request.brokerage, obj.pk))
 
 
-def _lead_workable(user, perms, lead) -> bool:
-    return can_work_lead(user, perms, lead)
-
-
-@tenant_view("work_leads", lookup=lead_get, allow=_lead_workable)
+@tenant_view("work_leads", lookup=lead_get, allow=can_work_lead)
 @require_POST
 def followup_new(request, obj):
     """Draft a follow-up for one lead now (the lead page's "Draft a follow-up")."""

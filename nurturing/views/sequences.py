@@ -22,7 +22,7 @@ from ..forms.sequences import (
     step_formset,
 )
 from ..models import Channel, Enrollment
-from ..permissions import can_work_lead
+from ..permissions import can_work_lead, can_work_lead_of
 from ..selectors import sequences as selectors
 from ..selectors.leads import lead_get
 from ..services import sequences as services
@@ -42,10 +42,6 @@ def _visible_sequence(request, obj):
     if not obj.is_active and not _can_manage(request):
         raise Http404("No such sequence.")
     return obj
-
-
-def _enrollment_workable(user, perms, enrollment) -> bool:
-    return can_work_lead(user, perms, enrollment.lead)
 
 
 def _next_url(request, fallback: str) -> str:
@@ -225,21 +221,21 @@ def _enrollment_action(request, enrollment: Enrollment, act):
                    fallback=reverse("nurturing:sequence", kwargs={"pk": changed.sequence_id}))
 
 
-@tenant_view("use_workflow_automation", lookup=selectors.enrollment_get, allow=_enrollment_workable)
+@tenant_view("use_workflow_automation", lookup=selectors.enrollment_get, allow=can_work_lead_of)
 @require_POST
 def enrollment_pause(request, obj):
     return _enrollment_action(request, obj, lambda: services.enrollment_pause(
         brokerage=request.brokerage, actor=request.user, enrollment=obj))
 
 
-@tenant_view("use_workflow_automation", lookup=selectors.enrollment_get, allow=_enrollment_workable)
+@tenant_view("use_workflow_automation", lookup=selectors.enrollment_get, allow=can_work_lead_of)
 @require_POST
 def enrollment_resume(request, obj):
     return _enrollment_action(request, obj, lambda: services.enrollment_resume(
         brokerage=request.brokerage, actor=request.user, enrollment=obj))
 
 
-@tenant_view("use_workflow_automation", lookup=selectors.enrollment_get, allow=_enrollment_workable)
+@tenant_view("use_workflow_automation", lookup=selectors.enrollment_get, allow=can_work_lead_of)
 @require_POST
 def enrollment_stop(request, obj):
     form = StopForm(request.POST)
