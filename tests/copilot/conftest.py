@@ -13,3 +13,15 @@ def fake():
     server.start()
     yield server
     server.stop()
+
+
+def brokerage_on_fake_claude(settings, fake, brokerage, owner) -> None:
+    """Point the Claude engine at the fake server (no retries, a short timeout) and set the brokerage to use it."""
+    from brokerages.services import settings_update
+
+    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
+    settings.ANTHROPIC_MODEL = "claude-test"
+    settings.ANTHROPIC_BASE_URL = fake.base_url
+    settings.LLM_TIMEOUT_SECONDS = SHORT_TIMEOUT
+    settings.LLM_MAX_RETRIES = 0
+    settings_update(brokerage=brokerage, actor=owner, values={"ai_provider": "anthropic"})

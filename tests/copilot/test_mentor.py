@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from brokerages.models import AuditLog, Role
-from brokerages.services import settings_update
 from copilot import selectors, services
 from copilot.demo import handbook_files
 from copilot.mentor import (ABSTENTION, ARTICLE_COVERAGE, FOCUS, MENTOR_SYSTEM, PASSAGE_COVERAGE,
@@ -321,18 +320,13 @@ def test_gap_list_escapes_the_question(policies, login):
 
 # --- model-backed mentor (anthropic SDK against the fake server) ----------------------------------------------
 
-from .conftest import SHORT_TIMEOUT
+from .conftest import SHORT_TIMEOUT, brokerage_on_fake_claude
 
 
 @pytest.fixture
 def claude(policies, settings, fake):
     """The policies brokerage set to Claude, whose API is the fake server."""
-    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
-    settings.ANTHROPIC_MODEL = "claude-test"
-    settings.ANTHROPIC_BASE_URL = fake.base_url
-    settings.LLM_TIMEOUT_SECONDS = SHORT_TIMEOUT
-    settings.LLM_MAX_RETRIES = 0
-    settings_update(brokerage=policies.brokerage, actor=policies.owner, values={"ai_provider": "anthropic"})
+    brokerage_on_fake_claude(settings, fake, policies.brokerage, policies.owner)
     return policies
 
 

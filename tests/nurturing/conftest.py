@@ -5,7 +5,7 @@ import pytest
 
 from nurturing.messaging import LocmemBackend
 
-from ..copilot.conftest import SHORT_TIMEOUT, fake  # noqa: F401  (fixture re-exported for these tests)
+from ..copilot.conftest import brokerage_on_fake_claude, fake  # noqa: F401  (fixture re-exported for these tests)
 
 
 @pytest.fixture
@@ -20,12 +20,5 @@ def outbox(settings):
 @pytest.fixture
 def claude(tenant, settings, fake):  # noqa: F811  (the fake server fixture above)
     """The tenant's brokerage set to Claude, whose API is the fake server."""
-    from brokerages.services import settings_update
-
-    settings.ANTHROPIC_API_KEY = "test-anthropic-key"
-    settings.ANTHROPIC_MODEL = "claude-test"
-    settings.ANTHROPIC_BASE_URL = fake.base_url
-    settings.LLM_TIMEOUT_SECONDS = SHORT_TIMEOUT
-    settings.LLM_MAX_RETRIES = 0
-    settings_update(brokerage=tenant.brokerage, actor=tenant.owner, values={"ai_provider": "anthropic"})
+    brokerage_on_fake_claude(settings, fake, tenant.brokerage, tenant.owner)
     return tenant
