@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
 from django.urls import reverse
@@ -41,6 +41,7 @@ from ..steps import merge_context, render
 from . import triggers
 from .followups import followup_create
 from .leads import lead_assign, lead_update
+from .naming import name_free, save_named
 from .sequences import enrollment_enrol
 
 logger = logging.getLogger(__name__)
@@ -61,8 +62,7 @@ def _clean_type(value) -> str:
 
 
 def _check_name_free(brokerage: Brokerage, name: str, pk: int | None) -> None:
-    if WorkflowAutomation.objects.filter(brokerage=brokerage, name__iexact=name).exclude(pk=pk).exists():
-        raise ValidationError({"name": f"There is already an automation called “{name}”."})
+    name_free(WorkflowAutomation, brokerage=brokerage, name=name, pk=pk, what="an automation")
 
 
 def _collect(errors: dict, check, *args, **kwargs):
@@ -75,13 +75,7 @@ def _collect(errors: dict, check, *args, **kwargs):
 
 
 def _save(automation: WorkflowAutomation) -> None:
-    _check_name_free(automation.brokerage, automation.name, automation.pk)
-    automation.full_clean(exclude=["brokerage", "created_by", "last_assigned_agent"], validate_constraints=False)
-    try:
-        with transaction.atomic():
-            automation.save()
-    except IntegrityError:  # a concurrent save took the name between the check and the insert
-        raise ValidationError({"name": f"There is already an automation called “{automation.name}”."}) from None
+    save_named(automation, what="an automation", exclude=["brokerage", "created_by", "last_assigned_agent"])
 
 
 @transaction.atomic

@@ -10,7 +10,7 @@ import datetime as dt
 from collections import defaultdict
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -20,6 +20,7 @@ from brokerages.values import clean_choice, clean_name
 
 from ..models import Enrollment, FollowUp, Lead, NurturingSequence, SequenceType, Stage
 from ..steps import clean_steps, step_due_at
+from .naming import save_named
 
 SEQUENCE_FIELDS = ("name", "sequence_type", "steps", "is_active")
 RUNNING = (Enrollment.Status.ACTIVE, Enrollment.Status.PAUSED)
@@ -34,15 +35,7 @@ def _clean_type(value) -> str:
 
 
 def _save_sequence(sequence: NurturingSequence) -> None:
-    taken = NurturingSequence.objects.filter(brokerage=sequence.brokerage, name__iexact=sequence.name)
-    if taken.exclude(pk=sequence.pk).exists():
-        raise ValidationError({"name": f"There is already a sequence called “{sequence.name}”."})
-    sequence.full_clean(exclude=["brokerage", "created_by"], validate_constraints=False)
-    try:
-        with transaction.atomic():
-            sequence.save()
-    except IntegrityError:  # a concurrent save took the name between the check and the insert
-        raise ValidationError({"name": f"There is already a sequence called “{sequence.name}”."}) from None
+    save_named(sequence, what="a sequence", exclude=["brokerage", "created_by"])
 
 
 @transaction.atomic
