@@ -157,16 +157,8 @@ class Lead(models.Model):
         return self.stage in OPEN_STAGES
 
     @property
-    def is_client(self) -> bool:
-        return self.stage == Stage.WON
-
-    @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.split() else self.name
-
-    @property
-    def contactable(self) -> bool:
-        return not self.do_not_contact
 
     @property
     def response_minutes(self) -> int | None:
