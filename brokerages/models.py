@@ -55,6 +55,8 @@ class Brokerage(models.Model):
             ("work_leads", "Open the CRM: one's own leads, or every lead with manage_leads"),
             ("manage_leads", "See, assign and import every lead of the brokerage"),
             ("manage_nurturing", "Build nurturing sequences, workflow automations and the lead webhook"),
+            ("use_coaching", "Be coached: one's own conversations, alerts, performance and training plan"),
+            ("manage_coaching", "Coach the team: sessions, escalations, every agent's conversations and plans"),
         ]
         constraints = [
             models.CheckConstraint(

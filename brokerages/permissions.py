@@ -17,16 +17,20 @@ from .models import Brokerage, Role
 # knowledge_base: owner, agent, support staff (reading and the mentor); owner and support staff write it
 # workflow_automation: owner, agent (agents enrol their leads; owners build sequences and automations)
 # leads: owners and support staff see and assign every lead; an agent works the leads they hold `work_lead` on
+# coaching: owners and agents are coached on their own conversations; owners and support staff coach the team
+# (start sessions, receive escalations, read every agent's conversations, profile and plan)
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     Role.BROKERAGE_OWNER: frozenset(
         {"view_brokerage", "manage_brokerage", "view_team_performance", "view_knowledge_base",
          "manage_knowledge_base", "use_workflow_automation", "view_audit_log", "work_leads", "manage_leads",
-         "manage_nurturing"}
+         "manage_nurturing", "use_coaching", "manage_coaching"}
     ),
-    Role.AGENT: frozenset({"view_brokerage", "view_knowledge_base", "use_workflow_automation", "work_leads"}),
+    Role.AGENT: frozenset(
+        {"view_brokerage", "view_knowledge_base", "use_workflow_automation", "work_leads", "use_coaching"}
+    ),
     Role.SUPPORT_STAFF: frozenset(
         {"view_brokerage", "view_team_performance", "view_knowledge_base", "manage_knowledge_base", "work_leads",
-         "manage_leads"}
+         "manage_leads", "manage_coaching"}
     ),
 }
 TENANT_ROLES = tuple(ROLE_PERMISSIONS)
