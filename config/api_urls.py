@@ -16,4 +16,5 @@ urlpatterns = [
     path("knowledge/articles/<int:pk>", copilot_api.ArticleAPI.as_view(), name="api-knowledge-article"),
     path("knowledge/search", copilot_api.KnowledgeSearchAPI.as_view(), name="api-knowledge-search"),
     path("", include("nurturing.api.urls")),
+    path("", include("coaching.api.urls")),
 ]

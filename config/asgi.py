@@ -19,11 +19,19 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-websocket_urlpatterns: list = []
+from coaching.realtime import TokenOrSessionAuth  # noqa: E402
+from coaching.routing import websocket_urlpatterns as coaching_websockets  # noqa: E402
+
+websockets = URLRouter([*coaching_websockets])
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # Browsers sign in with their session cookie, which a page of another site could ride on: the Origin check
+        # guards that path. Integration clients present an API token instead and skip it (see TokenOrSessionAuth).
+        "websocket": TokenOrSessionAuth(
+            token_app=websockets,
+            session_app=AllowedHostsOriginValidator(AuthMiddlewareStack(websockets)),
+        ),
     }
 )

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("brokerages.urls")),
     path("", include("copilot.urls")),
     path("", include("nurturing.urls")),
+    path("", include("coaching.urls")),
     path("api/", include("config.api_urls")),
 ]
 

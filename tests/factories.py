@@ -57,3 +57,34 @@ def make_lead(brokerage, *, agent=None, actor=None, stage="new", external_id="",
     fields.setdefault("email", f"lead{next(_lead_numbers)}@example.test")
     return lead_create(brokerage=brokerage, actor=actor, data=fields, assigned_agent=agent, stage=stage,
                        external_id=external_id, run_automations=False)
+
+
+def make_conversation(brokerage, agent, messages=(), *, lead=None, channel="call", ended=True, started_at=None,
+                      analysis=None, session=None):
+    """A conversation with its messages written straight to the database (no alerts, no audit), for tests that
+    need history. `messages` are (speaker, text) pairs a minute apart. An ended conversation gets `analysis`
+    (an `Analysis`) or, when None, the local engine's full analysis of its messages."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from coaching.models import Conversation, Message
+
+    started_at = started_at or timezone.now() - dt.timedelta(hours=1)
+    conversation = Conversation.objects.create(brokerage=brokerage, agent=agent, lead=lead, channel=channel,
+                                               started_at=started_at, session=session, message_count=len(messages))
+    Message.objects.bulk_create(
+        Message(brokerage=brokerage, conversation=conversation, position=index + 1, speaker=speaker, text=text,
+                sent_at=started_at + dt.timedelta(minutes=index))
+        for index, (speaker, text) in enumerate(messages))
+    if ended:
+        if analysis is None:
+            from coaching.analysis import MessageIn, analyse
+
+            analysis = analyse([MessageIn(speaker, text) for speaker, text in messages], final=True)
+        conversation.ended_at = started_at + dt.timedelta(minutes=max(len(messages), 1))
+        conversation.analysis = analysis.to_dict()
+        conversation.quality_score = analysis.overall_quality_score
+        conversation.analysis_engine = analysis.engine
+        conversation.save()
+    return conversation

@@ -16,6 +16,7 @@ from copilot.models import KnowledgeArticle, MentorQuestion
 
 from .conftest import Tenant, make_tenant
 from .isolation import AGENT, EVERYONE, MANAGERS, OWNER, PUBLIC, SIGNED, SUPPORT, Case
+from .coaching.routes import ROUTES as COACHING_ROUTES
 from .nurturing.routes import ROUTES as NURTURING_ROUTES
 from .images import png_bytes
 
@@ -43,6 +44,7 @@ def mentor_question(tenant: Tenant, member: User) -> dict:
 
 ROUTES: dict[str, list[Case]] = {
     **NURTURING_ROUTES,
+    **COACHING_ROUTES,
     # Public by design: signing in and resetting a password, and the API's description.
     "login": [Case(PUBLIC)],
     "logout": [Case(PUBLIC, ("POST",))],

@@ -4,6 +4,23 @@ import datetime as dt
 from dataclasses import asdict, dataclass, field
 
 AREAS = ("lead_qualification", "property_presentation", "objection_handling", "closing", "market_expertise")
+AREA_LABELS = {
+    "lead_qualification": "Lead qualification",
+    "property_presentation": "Property presentation",
+    "objection_handling": "Objection handling",
+    "closing": "Closing",
+    "market_expertise": "Market expertise",
+}
+
+# The seed's real-estate expertise domains; a domain the conversation never touches scores None.
+EXPERTISE_AREAS = ("pricing_valuation", "neighbourhood_knowledge", "financing", "regulation_process", "investment")
+EXPERTISE_LABELS = {
+    "pricing_valuation": "Pricing and valuation",
+    "neighbourhood_knowledge": "Neighbourhood knowledge",
+    "financing": "Financing and mortgages",
+    "regulation_process": "Regulation and process (DLD, RERA, Ejari)",
+    "investment": "Investment and yields",
+}
 
 # Severity of a finding, lowest first; alert priorities map onto these one to one (LOW … CRITICAL).
 SEVERITIES = ("low", "medium", "high", "critical")

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from brokerages import services
 from brokerages.models import AuditLog, Role, User
+from brokerages.settings_registry import SETTINGS
 
 from ..factories import UserFactory
 from ..images import png_bytes
@@ -100,9 +101,7 @@ def test_role_change_and_deactivation_swap_one_row(login, tenant):
 
 def test_settings_page_validates_and_saves(login, tenant):
     client = login(tenant.owner)
-    form = {"timezone": "Asia/Dubai", "forgotten_lead_days": "0", "inactive_client_days": "90",
-            "response_time_target_minutes": "5", "escalation_minutes": "60", "quiet_hours_start": "21:00",
-            "quiet_hours_end": "08:00", "default_coaching_intensity": "MODERATE", "ai_provider": "default"}
+    form = {spec.key: spec.dump(spec.default) for spec in SETTINGS} | {"forgotten_lead_days": "0"}
     response = client.post(reverse("brokerages:settings"), form)
     assert response.status_code == 200 and b"greater than or equal to 1" in response.content
     response = client.post(reverse("brokerages:settings"), {**form, "forgotten_lead_days": "12"}, follow=True)

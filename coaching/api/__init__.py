@@ -1,0 +1,1 @@
+"""The coaching engine's REST API, one module per area; `urls.py` joins their routes."""

@@ -1,0 +1,7 @@
+from . import conversations, sessions, team
+
+urlpatterns = [
+    *conversations.urlpatterns,
+    *sessions.urlpatterns,
+    *team.urlpatterns,
+]
