@@ -52,7 +52,7 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Lead webhook", "nurturing:lead_webhook_settings", "manage_nurturing"),
         MenuItem("Team coaching", "coaching:team", "manage_coaching"),
         MenuItem("Live escalations", "coaching:escalations", "manage_coaching"),
-        MenuItem("Coaching ROI", "coaching:metrics", "manage_coaching"),
+        MenuItem("Coaching ROI", "coaching:metrics", "view_team_performance"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
         MenuItem("Brand Management", "brokerages:branding", "manage_brokerage"),

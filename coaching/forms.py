@@ -18,6 +18,15 @@ LOOKBACK_CHOICES = [(7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days
 MAX_TRANSCRIPT_CHARS = 200_000
 
 
+class DateInput(forms.DateInput):
+    """The browser's date picker, which reads and writes ISO dates whatever the site's date format."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 def _agent_choices(agents, blank: str | None = None):
     choices = [(agent.pk, agent.display_name) for agent in agents]
     return [("", blank), *choices] if blank is not None else choices
@@ -48,8 +57,9 @@ class TranscriptForm(forms.Form):
     agent = forms.TypedChoiceField(coerce=int, label="Agent", help_text="Whose conversation this was.")
     lead = forms.TypedChoiceField(required=False, coerce=int, empty_value=None, label="Lead")
     channel = forms.ChoiceField(choices=ConversationChannel.choices, initial=ConversationChannel.CALL)
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), initial=timezone.localdate,
-                           help_text="The day of the conversation; times in the transcript are read on it.")
+    date = forms.DateField(required=False, widget=DateInput(), initial=timezone.localdate,
+                           help_text="The day of the conversation (default: today); times in the transcript are "
+                                     "read on it.")
     transcript = forms.CharField(
         max_length=MAX_TRANSCRIPT_CHARS, widget=forms.Textarea(attrs={"rows": 16}),
         help_text=f"One message per line, each starting with who spoke: “Agent: …”, “Lead: …”, or with a time and "
@@ -64,7 +74,7 @@ class TranscriptForm(forms.Form):
         self.fields["lead"].choices = [("", "No lead / not in the CRM"), *((lead.pk, lead.name) for lead in leads)]
 
     def clean_date(self):
-        day = self.cleaned_data["date"]
+        day = self.cleaned_data["date"] or timezone.localdate()
         if day > timezone.localdate() + dt.timedelta(days=1):
             raise forms.ValidationError("The conversation cannot have happened in the future.")
         return day
@@ -115,7 +125,7 @@ class ConversationFilterForm(forms.Form):
 
 class LookbackForm(forms.Form):
     days = forms.TypedChoiceField(required=False, coerce=int, empty_value=30, choices=LOOKBACK_CHOICES,
-                                  label="Period")
+                                  initial=30, label="Period")
 
     def days_lookback(self) -> int:
         return self.cleaned_data["days"] if self.is_bound and self.is_valid() else 30
@@ -131,8 +141,16 @@ class PlanItemStatusForm(forms.Form):
 
 
 class MetricsPeriodForm(forms.Form):
-    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    """A period of whole days, both included; by default the 30 days up to today."""
+
+    start = forms.DateField(required=False, widget=DateInput())
+    end = forms.DateField(required=False, widget=DateInput())
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        self.fields["end"].initial = today
+        self.fields["start"].initial = today - dt.timedelta(days=30)
 
     def clean(self):
         data = super().clean()

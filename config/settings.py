@@ -235,6 +235,7 @@ SPECTACULAR_SETTINGS = {
         "EnrollmentStatusEnum": "nurturing.models.Enrollment.Status",
         "FollowUpStatusEnum": "nurturing.models.FollowUp.Status",
         "FollowUpReasonEnum": "nurturing.models.FollowUp.Reason",
+        "ConversationChannelEnum": "coaching.models.ConversationChannel",
     },
 }
 

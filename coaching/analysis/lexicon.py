@@ -8,9 +8,7 @@ working on conversations nobody tuned them on.
 
 import re
 
-
-def rx(*alternatives: str) -> re.Pattern:
-    return re.compile("|".join(f"(?:{a})" for a in alternatives))
+from .patterns import Rx, rx
 
 
 # --- numbers and figures --------------------------------------------------------------------------------------
@@ -26,6 +24,8 @@ FIGURE = rx(
     r"\bper (?:sq|square)\b",
     rf"\b{_NUM}\s?(?:-|to|and)\s?{_NUM}\s?(?:k|m|million|thousand|%)",
 )
+# Distances and travel times: neighbourhood knowledge when the lead asked about an area.
+DISTANCE = rx(r"\d+\s?(?:-|to)?\s?\d*\s?(?:minutes?|mins?|km)\b", r"\b(?:one|two|three|four|five|ten|fifteen|twenty) minutes?\b")
 # Words that make a figure a statement about the market rather than a spec of one unit.
 MARKET_CONTEXT = rx(
     r"\bsold\b", r"\bsales?\b", r"transact", r"transferr?ed", r"changed hands", r"\btraded\b", r"\bindex\b",
@@ -53,24 +53,28 @@ PROCESS_FACT = rx(
 OBJECTIONS = {
     "price": rx(
         r"\btoo (?:high|much|expensive|pricey|steep)\b", r"\bexpensive\b", r"over ?priced", r"\bpricey\b",
-        r"\bsteep\b", r"\b(?:is|seems|feels|that's|thats) (?:like )?(?:a lot|a bit much|high|a lot of money)\b",
+        r"\bsteep\b", r"\b(?:is|seems|feels|looks|sounds|that's|thats) (?:like )?(?:a bit |a little |quite |very |way |too )?"
+        r"(?:a lot|much|high|rich|pricey|a lot of money)\b",
         r"\ba lot for\b", r"(?:above|over|beyond|out of) (?:my|our) (?:budget|range|price range|league)",
         r"\bcan(?:no|')t afford\b", r"\bnot affordable\b", r"\bcheaper\b", r"\bdiscount\b",
         r"\b(?:above|over) (?:the )?market\b", r"\bnot worth\b", r"more than (?:it'?s|its) worth",
-        r"\bover the odds\b", r"saw (?:similar|the same|others?)[^.?!]{0,25} for \d", r"\bcan you do \d",
+        r"\bover the odds\b", r"saw (?:similar|the same|others?)[^.?!]{0,25} for \d",
+        r"(?:can|could) get (?:the same|similar|it|one|something)[^.?!]{0,30} for \d", r"\bcan you do \d",
         r"\bwould (?:the )?(?:landlord|owner|seller) take \d", r"\bcome down\b", r"\blowball\b",
         r"(?:don'?t|do not) want to (?:sell|go|let it go) (?:below|under|for less)", r"below what (?:i|we) paid",
         r"(?:lose|losing) money", r"take a loss", r"\bseems (?:low|tight)\b", r"(?:budget|allowance) (?:is|seems|looks) (?:low|tight|small)",
     ),
     "fees": rx(
         r"(?:commission|agency fee|your fee|your \d%|\d% (?:is|seems))[^.?!]{0,30}(?:high|steep|too much|a lot|expensive)",
-        r"other (?:agencies|agents|brokers) (?:charge|take|only)", r"service charges?[^.?!]{0,30}(?:high|expensive|a lot)",
+        r"other (?:agencies|agents|brokers) (?:charge|take|only)",
+        r"service charges?[^.?!]{0,30}(?:high|expensive|a lot|crazy|insane|huge|steep|too much)",
         r"expensive to (?:maintain|run)", r"hidden (?:costs|fees|charges)", r"why you'?re worth",
+        r"\bwhy (?:do|should|would|must) (?:i|we) (?:need to |have to )?pay\b",
     ),
     "payment": rx(
         r"\b(?:one|1|single) cheque", r"\bin one go\b", r"(?:payments?|instal?lments?)[^.?!]{0,40}(?:too much|stretch|hard|difficult)",
         r"\ba stretch\b", r"(?:isn't|is not|not) possible for (?:us|me)", r"\bcan(?:no|')t (?:pay|manage|do) (?:that|it|one)",
-        r"cash upfront",
+        r"cash upfront", r"\bimpossible\b",
     ),
     "think": rx(
         r"\b(?:need|have|want|going) (?:some time )?to think", r"\bthink (?:about it|it over)\b", r"\blet me think\b",
@@ -105,10 +109,23 @@ OBJECTIONS = {
         r"not comfortable", r"second thoughts", r"heard (?:stories|there were|that)", r"\bleaks?\b", r"\bdelay",
         r"\bscam\b", r"\brejected\b", r"don'?t like being (?:pushed|pressured)", r"doesn'?t sound right",
         r"\bnonsense\b", r"\bridiculous\b", r"that'?s not (?:right|fair|true)", r"\bi disagree\b",
+        r"too good(?: to be true)?\b", r"\bin writing\?", r"put (?:us|me) off", r"\bsmell", r"\bdamp\b", r"\bmou?ld\b",
+        r"\bcracks?\b", r"didn'?t like", r"\bdisappoint", r"\b(?:issue|problem)s? with\b", r"\bannoying\b",
+        r"\bcancel+ed\b", r"felt (?:small|tight|cramped|dark)",
     ),
 }
 DATA_KINDS = frozenset({"price", "fees", "payment"})
+# A lead repeating a requirement the agent ignored, and the vocabulary of an answer to a fit concern
+# (distance, noise, size): without it the reply did not address the worry.
+FIT_NEEDS = rx(r"i (?:just )?told you", r"not what (?:i|we) (?:asked|wanted|need)", r"you'?re not listening",
+               r"\bi (?:need|want|asked for) (?:\d|two|three|four|five|a bigger|more)")
+FIT_ANSWER = rx(r"\bminutes?\b", r"\bkm\b", r"\bdrive\b", r"\bcommut", r"\bmetro\b", r"\broad\b", r"\bdistance\b",
+                r"close to", r"\bnear", r"\btraffic\b", r"\bquiet", r"glaz", r"\bfacing\b", r"\bside\b", r"\bsorry\b",
+                r"apolog", r"\bsize\b", r"sq ft", r"\bhours?\b", r"\bpeak\b")
 
+# The lead owns the property being discussed (a seller or landlord): nothing is being presented to them.
+OWNER = rx(r"\b(?:sell|selling|list|listing|rent out|let) (?:my|our)\b", r"\bmy (?:[\w-]+ )?(?:villa|apartment|townhouse|flat|unit|property|house)\b",
+           r"\bour (?:[\w-]+ )?(?:villa|apartment|townhouse|flat|house|property)\b", r"\bmy tenant", r"tenant'?s contract", r"\bi own\b")
 # A lead who is in the market: enquiring, looking, selling, relocating.
 PROSPECT = rx(
     r"\blooking (?:for|to|at)\b", r"\binterested in\b", r"\bwant(?:ing)? to (?:buy|rent|sell|invest|list|lease|move)",
@@ -116,7 +133,7 @@ PROSPECT = rx(
     r"\bconsidering\b", r"\bto invest\b", r"\bsaw (?:your|the) (?:ad|listing|post|advert)", r"on your (?:instagram|website|page)",
     r"\benquir", r"\binquir", r"still (?:available|there)", r"\bwhat do you have\b", r"\brelocat", r"\bmoving (?:to|from)\b",
     r"\bwe(?:'re| are) moving\b", r"\bi(?:'d| would) like to (?:sell|buy|rent|list|invest)", r"what (?:could|can) i get",
-    r"how much can i get", r"what it'?s worth", r"\bbuy-to-let\b", r"\bfilled in (?:a|the) form\b", r"\bneed a\b",
+    r"how much can i get", r"what it'?s worth", r"what (?:my|our) [\w ]{0,30}(?:is|'s) worth", r"\bbuy-to-let\b", r"\bfilled in (?:a|the) form\b", r"\bneed a\b",
     r"(?:keen|want) to buy", r"\bfirst (?:time )?(?:buyer|purchase)\b", r"looking to invest", r"time to buy",
 )
 # Interest or warmth in what the agent offers (an enquiry is warm too: see PROSPECT).
@@ -135,26 +152,22 @@ NOT_IN_MARKET = rx(
     r"\bnot now\b", r"not interested", r"got the keys", r"settled in", r"\bmoved in\b", r"thank(?:s| you)[^.?!]{0,20}(?:all )?your help",
     r"couldn'?t have done it without you",
 )
-# The lead walks away after being warm.
-WALKS_AWAY = rx(
-    r"look(?:ing)? elsewhere", r"keep looking", r"look myself", r"stick with (?:her|him|them)", r"\bi'?ll pass\b",
-    r"take my chances", r"i'?ll call you if", r"if we decide",
-)
 # The conversation is past the discovery stage (after a viewing, an offer, a handover).
 LATE_STAGE = rx(
-    r"\b(?:we|i) (?:viewed|saw|visited)\b[^.?!]{0,50}\b(?:yesterday|today|last week|this morning)",
+    r"\b(?:viewed|saw|seen|visited)\b[^.?!]{0,50}\b(?:yesterday|today|last week|this morning)",
     r"\b(?:after|before) (?:the|our|yesterday'?s) viewing", r"thanks for (?:yesterday|today|the viewing|yesterday'?s)",
     r"(?:great|good|nice|lovely) (?:showing|meeting|seeing) you", r"offer (?:was |being |has been )?accepted",
-    r"accepted (?:the |our |your )?(?:offer|\d)", r"seller accepted", r"\bwe want to offer\b", r"\bour offer\b",
+    r"accepted (?:the |our |your )?(?:offer|\d)", r"seller accepted", r"\bwe want to offer\b",
+    r"\b(?:our|my) (?:[\w.]+ )?offer\b", r"rejected (?:our|my|the)",
     r"\bready to (?:list|sign|proceed|go ahead|buy)\b", r"\bas planned\b", r"\bas discussed\b", r"when we spoke",
     r"\b(?:we|i) (?:loved|liked|enjoyed)\b[^.?!]{0,50}\b(?:yesterday|today|this morning|last week)", r"(?:at|during) the viewing",
     r"handover notice", r"got the keys", r"\bsnagging\b", r"\bmy tenant\b", r"tenant'?s contract", r"\brenew(?:al|ing)?\b",
     r"landlord wants to (?:increase|raise)",
-    r"\bmy (?:\w+ )?unit\b", r"\bis due\b",
+    r"\bmy (?:[\w-]+ )?unit\b", r"\bis due\b",
 )
 # Facts a lead volunteers (so the agent need not ask).
 STATED_BUDGET = rx(
-    rf"\b(?:budget|max|maximum|up to|around|about|under|ceiling)\b[^.?!]{{0,20}}{_NUM}",
+    rf"\b(?:budget|max|maximum|ceiling)\b[^.?!]{{0,20}}{_NUM}", rf"\b(?:up to|around|about|under) (?:aed |£|\$)?{_NUM}",
     rf"{_NUM}\s?(?:k|m|mn|million|thousand)\b", rf"(?:aed|£|\$|€)\s?{_NUM}",
 )
 STATED_TIMELINE = rx(
@@ -174,15 +187,19 @@ MARKET_QUESTION = rx(
     r"\bdld\b", r"\bvisa\b", r"\bmortgage\b", r"service charges?", r"\bejari\b", r"\bdeposit\b", r"\brera\b",
     r"\bnoc\b", r"\bairbnb\b", r"short.term", r"holiday home", r"\bnormal\b", r"good (?:for|area)", r"which area",
     r"\bor in\b", r"\bcompare", r"how long does it take", r"\bcommission\b", r"what else will", r"\bincrease\b",
-    r"is (?:that|it|this) (?:allowed|legal)", r"worth\b", r"going up or down", r"\btrend", r"what (?:could|can) i get", r"is it (?:a )?fair",
-    r"\bbubble\b", r"overpriced",
+    r"is (?:that|it|this) (?:allowed|legal|possible)", r"worth\b", r"going up or down", r"\btrend", r"what (?:could|can) i get", r"is it (?:a )?fair",
+    r"\bbubble\b", r"overpriced", r"\boqood\b", r"\bspa\b", r"title deed", r"\bmou\b", r"\bform [abfi]\b", r"\btrustee\b",
+    r"\bescrow\b", r"should (?:we|i) (?:look at|buy in|go for|choose|consider|pick)", r"which (?:community|area) is better",
+    r"better for (?:families|kids|investment|renting)", r"good (?:deal|price|buy)\b", r"fair price", r"worth it",
+    r"\bprotect(?:ion|ed)\b", r"\bsafe\b",
 )
 PROPERTY_QUESTION = rx(
     r"\bavailable\b", r"\bbed(?:room)?s?\b", r"\bbr\b", r"\bsize\b", r"\bsq ?ft\b", r"\bbig\b", r"\bfloor\b",
     r"\bview\b", r"\bfurnished\b", r"\bchiller\b", r"\bparking\b", r"maid'?s? room", r"\bgarden\b", r"\bpool\b",
     r"\bbalcony\b", r"\bkitchen\b", r"\bpets?\b", r"\bmetro\b", r"school bus", r"\bsizes\b", r"\bbrochure\b", r"\bdetails\b",
     r"\bvideo\b", r"\bphotos?\b", r"\bpictures?\b", r"what are they", r"tell me more", r"\bthe project\b",
-    r"when is (?:it )?(?:the handover|available)", r"\bunits?\b", r"\blayout\b", r"\bmove in\b",
+    r"when is (?:it )?(?:the handover|available)", r"\blayout\b", r"\bmove in\b", r"\bready\b", r"off.?plan",
+    r"\bhandover\b",
 )
 # A specific listing named by the lead ("the 1 bed in JVC", "your listing", "the Frond G signature villa").
 LISTING_REFERENCE = re.compile(
@@ -227,7 +244,7 @@ QUALIFY = {
         r"which (?:area|community|schools?)", r"what (?:area|type)", r"must.haves?", r"(?:apartment|villa|townhouse) or",
         r"who (?:will|else|'?s) (?:be )?(?:living|live|moving)", r"who'?s moving", r"how many (?:of you|staff)",
         r"\bschools?\b", r"\bvacant\b", r"\btenanted\b", r"\boccupied\b", r"office (?:will be|is)", r"area you love",
-        r"just you", r"what grades?", r"how old", r"manage it (?:yourself|themselves)", r"use an? (?:operator|property manager)", r"what (?:you'?re|are you) (?:hoping|looking|planning) to (?:buy|rent)",
+        r"just you", r"what grades?", r"how old", r"where (?:you|they|he|she|the \w+) (?:will )?work", r"family size", r"manage it (?:yourself|themselves)", r"first (?:purchase|property|home|time buying)", r"use an? (?:operator|property manager)", r"what (?:you'?re|are you) (?:hoping|looking|planning) to (?:buy|rent)",
     ),
 }
 # "When would you like to see it?" is a close, not a timeline question.
@@ -239,6 +256,8 @@ REQUEST_QUESTION = rx(r"\bcan i ask\b", r"\bmay i ask\b", r"\bcould you tell me\
                       r"\blet me know (?:your|what|when|how)\b")
 CONFIRM_QUESTION = rx(r"is that still (?:right|correct|the case)", r"still (?:the same|right)\b", r"does that sound right")
 
+# An answer that starts with a yes or a no (after a greeting).
+YES_NO = re.compile(r"^(?:hi\b[^,.!]*[,.!]\s*)?(?:yes|yeah|yep|no|nope|sure|of course|absolutely|it is|it's available|still available)\b")
 EMPATHY = rx(
     r"\bi (?:completely |totally |really |fully )?(?:understand|hear you|get it|know)\b", r"\bunderstandabl",
     r"\bfair (?:question|point|concern|enough|worry|thought)\b", r"\bthat'?s fair\b", r"\bmakes (?:total )?sense\b",
@@ -265,25 +284,26 @@ DEFENSIVE = rx(
     r"that'?s the rule", r"(?:we )?don'?t do discounts", r"\bno discounts?\b", r"not my problem",
     r"if you can'?t afford", r"\byour loss\b", r"interested or not", r"(?:probably|are) (?:fake|not real)",
     r"just telling you the reality", r"you can decide (?:yourself|alone)", r"^why\?", r"we are a big company",
+    r"\btrust me\b",
     r"^(?:yes|yeah|ok|okay),? but\b",
 )
 DISPARAGE = rx(r"don'?t know anything", r"\bhustlers?\b", r"\bliars?\b", r"\bscammers?\b", r"\buseless\b", r"\bclueless\b",
                r"\bamateurs?\b")
 PRESSURE = rx(
     r"someone else will (?:take|book|buy|grab|get)", r"if you don'?t (?:decide|book|want it)", r"decide today",
-    r"(?:book|pay|sign|reserve)(?: it| the \w+)? (?:it )?today", r"you(?:'ll| will) regret", r"last chance",
+    r"\b(?:book|pay|sign|reserve)\b[^.?!]{0,30}\btoday\b", r"or you(?:'ll| will)? lose", r"\byou(?:'ll| will) lose (?:it|the|this)", r"you(?:'ll| will) regret", r"last chance",
     r"won'?t last", r"sell(?:s|ing)? out\b", r"before it'?s gone", r"don'?t wait too long",
     r"\bbuy now\b", r"better to buy now", r"lots of people want", r"many people are buying", r"everybody is buying",
     r"other buyers", r"only going up", r"\bhurry\b", r"will sell fast",
 )
 PASSIVE = rx(r"take your time", r"\blet me know\b", r"^(?:ok|okay|sure|no problem|noted|alright)[.!]?$", r"^ok sure",
              r"no problem", r"^sure\b")
-CONCEDE = rx(r"(?:ok|fine|alright)[^.?!]{0,20}(?:i'?ll|i will|we can|we'?ll) (?:drop|reduce|lower|give|do|cut)",
+CONCEDE = rx(r"(?:ok|fine|alright)[^.?!]{0,20}(?:i'?ll|i will|we can|we'?ll|i can)(?: also)? (?:drop|reduce|lower|give|do|cut|match)",
              r"\bdrop to \d", r"\bjust please don'?t")
 
 UNCERTAIN = rx(
     r"\bnot (?:really )?sure\b", r"\bno idea\b", r"\bdon'?t (?:really )?know\b", r"\bhard to say\b", r"something like that",
-    r"\bi guess\b", r"don'?t (?:really )?follow", r"you should check with", r"\bnot an expert\b", r"^depends\b",
+    r"\bi guess\b", r"don'?t (?:really )?follow", r"you should check with", r"\bnot an expert\b", r"^(?:it )?depends\W*$",
     r"the office will confirm", r"the agency will tell you",
 )
 HEDGE = rx(r"\bi think\b", r"\bmaybe\b", r"\bprobably\b", r"\bperhaps\b", r"\bmight be\b")
@@ -293,15 +313,14 @@ HYPE = rx(
     r"is the future", r"everyone is saying", r"returns are (?:very )?good", r"best place to invest",
     r"good time to (?:enter|buy)", r"going up every day", r"only going up", r"only go one way", r"(?:gone|going) up a lot",
     r"cheap compared", r"\bsell it in a week", r"this time is different",
-    r"\beasily\b", r"very high demand", r"prices will never",
+    r"\beasily\b", r"very high demand", r"prices will never", r"never fails?\b", r"(?:is|are) (?:very |totally |100% )?safe\b",
 )
 GUARANTEE = rx(r"\bguarantee", r"100% sure", r"\bno risk\b", r"risk.free", r"zero risk")
-NEGATION = re.compile(r"\b(?:not|no|never|nothing|can'?t|cannot|don'?t|doesn'?t|isn'?t|won'?t|without|hardly)\b")
-RHETORICAL = re.compile(r"\b(?:isn'?t|aren'?t|wasn'?t|don'?t|doesn'?t)\s+(?:it|that|this|they|there|you)\b")
+
 
 # Property features, and the phrasing that turns a feature into a benefit for this buyer or tenant.
 FEATURE = rx(
-    r"\bbed(?:room)?s?\b", r"\d\s?-?\s?(?:br|bed)\b", r"(?<!per )(?:sq\.? ?ft|square (?:feet|foot|metres)|\bsq m\b)", r"\bviews?\b(?!\s(?:it|them|both|the|this|that|on|at|a)\b)",
+    r"\bbed(?:room)?s?\b", r"\d\s?-?\s?br\b", r"(?<!per )(?<!\ba )(?:sq\.? ?ft|square (?:feet|foot|metres)|\bsq m\b)", r"\bviews?\b(?!\s(?:it|them|both|the|this|that|on|at|a)\b)",
     r"\bfloor\b", r"\bgardens?\b", r"\bpools?\b", r"\bterraces?\b", r"\bbalcon(?:y|ies)\b", r"\bkitchens?\b", r"\bparking\b",
     r"\blayout\b", r"\bmajlis\b", r"maid'?s? room", r"\bstudy\b", r"\bfurnished\b", r"\bupgraded\b", r"\brenovated\b",
     r"\brepainted\b", r"\brebuilt\b", r"\bcorner\b", r"\bfac(?:es|ing)\b", r"backs? onto", r"\bplot\b", r"\bbeach\b",
@@ -316,20 +335,21 @@ SPECIFIC_LISTING = rx(
     r"\bthere'?s (?:a|one)\b", rf"{_NUM}\s?(?:sq\.? ?ft|sqft|square feet)", r"\boption \d", r"\b\d+(?:st|nd|rd|th) floor\b",
 )
 BENEFIT = rx(
-    r"\bso (?:that )?(?:you|your|the|tenants|buyers|guests|kids|it|he|she|they)\b[\w' ]{0,30}?\b(?:is|are|can|could|get|"
+    r"\bso (?:that )?(?:you|your|the (?:[\w]+ )?(?:kids|children|boys|girls|ones|family|school run|dogs?|cats?|pets|baby)|"
+    r"tenants|buyers|guests|kids|it|he|she|they)\b[\w' ]{0,30}?\b(?:is|are|be|can|could|get|"
     r"gets|have|has|will|would|won'?t|don'?t|barely|still|even|rents|sells|resells|works|stays|skip|swim|watch|walk|"
     r"need|wake|enjoy|see|save|got|cycle|play|move)\b",
     r"\bwhich (?:you|he|she|they)(?:'ll| will| would|'d)? (?:appreciate|enjoy|like|love|value)",
-    r"\bwhich means\b", r"\bmeaning (?:you|your)\b",
+    r"\b(?:which means|meaning) (?:you|your)\b",
     r"\b(?:perfect|ideal|great|handy|lovely|useful|important|good) (?:for|if) (?:you|your|the kids|kids|families|a family|"
     r"entertaining|working|a growing)",
-    r"\byou(?:'d| would|'ll| will| can| could) (?:be able|barely|skip|swim|watch|work from|move straight|enjoy|walk|save|"
+    r"\byou(?:'d| would|'ll| will| can| could) (?:be able|barely|skip|swim|watch|work from|move straight|enjoy|walk|"
     r"wake|receive|clear|exit)\b",
     r"\bfor your (?:family|kids|children|husband|wife|daughters?|sons?|staff|tenants|commute|office|lab|dog)",
     r"\bwithout (?:any|crossing|renovating|neighbours|them|the|a)\b", r"\bsaves? you\b", r"\blets you\b", r"\bgives you\b",
     r"\bno (?:waiting|need)\b", r"\byour (?:commute|school run|morning|evening|walk)\b",
     r"\b(?:big|large|enough|space|room)(?: enough)? for (?:a|an|your|the|two|three|\w+ing)\b", r"\bworks as (?:a|an)\b",
-    r"\bwhich is what\b", r"\bwhat (?:families|tenants|buyers) (?:usually )?ask for\b", r"\bfor the kids\b",
+    r"\bwhich is what\b", r"\b(?:the kids|your kids|the children|the family|you) (?:will|'ll|would|'d) (?:love|enjoy|live in)\b", r"\bwhat (?:families|tenants|buyers) (?:usually )?ask for\b", r"\bfor the kids\b",
 )
 VAGUE_PRAISE = rx(
     r"\bamazing\b", r"\bstunning\b", r"world.class", r"\bluxury\b", r"very good (?:unit|property|project|one)",
@@ -339,7 +359,7 @@ VAGUE_PRAISE = rx(
 DODGE = rx(
     r"call me", r"better to call", r"check the (?:pictures|photos|brochure|listing)", r"details (?:are )?in the brochure",
     r"depends on you", r"all are good", r"\bi(?:'ll| will) check\b", r"will send later", r"\bsend later\b",
-    r"please check", r"\bnot sure\b",
+    r"please check", r"\bnot sure\b", r"check (?:the )?link", r"\bpls check\b", r"check[\w ]{0,15} pls\b",
 )
 
 # Next steps: an action, a specific time, and the lead agreeing to it.
@@ -357,9 +377,11 @@ SPECIFIC_TIME = rx(
     r"\b\d{1,2}(?:st|nd|rd|th)?(?: of)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
     r"\bthe \d{1,2}(?:st|nd|rd|th)\b", r"after (?:maghrib|asr|isha|work)", r"\bby \d",
 )
-ACCEPT = rx(r"\b(?:yes|yeah|yep|sure|ok|okay|works|fine|good|great|perfect|done|confirmed|deal|see you|talk then|"
+ACCEPT = rx(r"\b(?:yes|yeah|yep|sure|ok|okay|works|fine|good|great|perfect|done|confirmed|deal|see you|talk then|thanks|"
+            r"thank you|cheers|"
             r"inshallah)\b", "👍")
-DECLINE = rx(r"\bcan'?t\b", r"\bcannot\b", r"\bnot (?:free|available|possible)\b", r"\bno,", r"^no\b", r"\bbusy\b")
+DECLINE = rx(r"\bcan'?t\b", r"\bcannot\b", r"\bnot (?:free|available|possible)\b", r"\bno,", r"^no\b", r"\bbusy\b",
+             r"\b(?:i'?m|we'?re|i am|we are) not\b", r"\bwon'?t\b", r"\bdon'?t\b")
 CONFIRMATION = rx(r"\bbooked\b", r"\bconfirmed\b", r"^done\b", r"\bsee you\b", r"\btalk then\b", r"\bspeak then\b",
                   r"\bspeak tomorrow\b", r"\bsending the invite", r"\bi'?ll send the invite")
 LEAD_COMMITMENT = rx(r"\b(?:i'?ll|we'?ll|will) (?:send|sign|transfer|pay|bring|call|confirm)\b")
@@ -387,7 +409,7 @@ EXPERTISE = {
         r"arabian ranches", r"dubai hills", r"\bjlt\b", r"creek harbour", r"al barsha", r"\bmirdif\b", r"damac hills",
         r"town square", r"al furjan", r"dubai south", r"city walk", r"\bjbr\b", r"good for families"),
     "financing": rx(r"\bmortgage\b", r"\bloan\b", r"\bltv\b", r"down ?payment", r"pre-?approv", r"\bcheques?\b",
-                    r"payment plan", r"instal?lment", r"\bbank\b", r"\bfinanc", r"\binterest rate"),
+                    r"payment plan", r"instal?lment", r"\bbanks?\b", r"\blend", r"\bfinanc", r"\binterest rate"),
     "regulation_process": PROCESS_FACT,
     "investment": rx(r"\byields?\b", r"\broi\b", r"\breturns?\b", r"rental income", r"capital growth", r"\bappreciat",
                      r"occupancy", r"\binvest", r"\bgross\b", r"\bnet\b", r"buy-to-let", r"short.term"),
@@ -398,33 +420,21 @@ def normalise(text: str) -> str:
     return text.lower().replace("\u2019", "'").replace("\u2018", "'").replace("\u2013", "-").replace("\u2014", "-")
 
 
-def affirmed(pattern: re.Pattern, text: str) -> bool:
+NEGATION = re.compile(r"\b(?:not|no|never|nothing|can'?t|cannot|don'?t|doesn'?t|isn'?t|won'?t|without|hardly)\b")
+_CLAUSE_BREAK = re.compile(r"[,.;:!?]|\bbut\b")
+RHETORICAL = re.compile(r"\b(?:isn'?t|aren'?t|wasn'?t|don'?t|doesn'?t)\s+(?:it|that|this|they|there|you)\b")
+
+
+def affirmed(pattern: Rx, text: str) -> bool:
     """Whether `pattern` occurs in `text` and is not negated ("I don't think it's too expensive").
 
-    A negator in the three words before a match cancels it, except in a rhetorical question ("isn't it a bit
-    far?"), which states the worry rather than denying it.
+    A negator in the four words before a match, within its clause, cancels it, except in a rhetorical question
+    ("isn't it a bit far?"), which states the worry rather than denying it.
     """
     for match in pattern.finditer(text):
-        before = " ".join(text[: match.start()].split()[-3:])
+        clause = _CLAUSE_BREAK.split(text[: match.start()])[-1]
+        before = " ".join(clause.split()[-4:])
         if NEGATION.search(before) and not RHETORICAL.search(before):
             continue
         return True
     return False
-
-# A lead repeating a requirement the agent ignored, and the vocabulary of an answer to a fit concern
-# (distance, noise, size): without it the reply did not address the worry.
-FIT_NEEDS = rx(r"i (?:just )?told you", r"not what (?:i|we) (?:asked|wanted|need)", r"you'?re not listening",
-               r"\bi (?:need|want|asked for) (?:\d|two|three|four|five|a bigger|more)")
-FIT_ANSWER = rx(r"\bminutes?\b", r"\bkm\b", r"\bdrive\b", r"\bcommut", r"\bmetro\b", r"\broad\b", r"\bdistance\b",
-                r"close to", r"\bnear", r"\btraffic\b", r"\bquiet", r"glaz", r"\bfacing\b", r"\bside\b", r"\bsorry\b",
-                r"apolog", r"\bsize\b", r"sq ft", r"\bhours?\b", r"\bpeak\b")
-
-# The lead owns the property being discussed (a seller or landlord): nothing is being presented to them.
-OWNER = rx(r"\b(?:sell|selling|list|listing|rent out|let) (?:my|our)\b", r"\bmy (?:\w+ )?(?:villa|apartment|townhouse|flat|unit|property|house)\b",
-           r"\bour (?:\w+ )?(?:villa|apartment|townhouse|flat|house|property)\b", r"\bmy tenant", r"tenant'?s contract", r"\bi own\b")
-# Distances and travel times: neighbourhood knowledge when the lead asked about an area.
-DISTANCE = rx(r"\d+\s?(?:-|to)?\s?\d*\s?(?:minutes?|mins?|km)\b", r"\b(?:one|two|three|four|five|ten|fifteen|twenty) minutes?\b")
-# Property questions answered by a yes or no, and the ones only a description answers.
-YES_NO = re.compile(r"^(?:hi\b[^,.!]*[,.!]\s*)?(?:yes|yeah|yep|no|nope|sure|of course|absolutely|it is|it's available|still available)\b")
-DESCRIBE = rx(r"\bdetails\b", r"tell me more", r"what are they", r"\bbrochure\b", r"\bvideo\b", r"\bphotos?\b", r"\bpictures?\b",
-              r"\bthe project\b", r"\bsizes?\b", r"\bbig\b", r"\bunits?\b")

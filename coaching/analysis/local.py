@@ -79,7 +79,7 @@ def _qualification(c: _Conversation) -> float | None:
         return min(score, 92)
     if not prospect or late or not c.agent:
         return None
-    if len(asked) == 1 and {"budget", "timeline"} <= covered:
+    if len(asked) == 1 and len(covered & CORE) >= 2:
         return 72
     if not judged:
         return None
@@ -117,8 +117,8 @@ def _presentation(c: _Conversation) -> float | None:
     # Details given to answer an objection (a bigger balcony justifying the price) are not a presentation.
     answering = {s.index for o in c.lead if o.objections & lx.DATA_KINDS for s in c.reply_to(o.index)}
     presenting = [s for s in c.agent if s.index not in answering and (
-        s.features >= 2 and (s.specific_listing or s.benefit) or s.features and s.figures and s.specific_listing
-        or s.vague_praise and s.features)]
+        s.features >= 2 and s.specific_listing or s.features and (s.benefit or s.vague_praise)
+        or s.features and s.figures and s.specific_listing)]
     asked = [s for s in c.lead if s.property_question]
     benefits = [s for s in c.agent if s.benefit and (s.features or s.specific_listing)]
     if not asked and not ([s for s in presenting if s.benefit] if settled else presenting):
@@ -170,7 +170,8 @@ def _judge_objection(c: _Conversation, objection: Signals, kinds: frozenset, tur
     def has(attribute: str) -> bool:
         return any(getattr(s, attribute) for s in turn)
 
-    figures = sum(s.figures for s in turn) + sum(s.process_facts for s in turn)
+    # Concrete answers: figures, rules and procedures, travel times.
+    figures = sum(s.figures + s.process_facts + s.distances for s in turn)
     empathy, explores, solution = has("empathy"), has("explores"), has("solution")
     if has("disparage"):
         c.report("objection_competitor_disparaged", evidence, at)
@@ -267,43 +268,49 @@ def _market(c: _Conversation) -> float | None:
     # A price or timing objection calls for market data; haggling over the agent's own fee does not.
     occasions = [s for s in c.lead if s.market_question or s.market_concern
                  or s.objections & {"price", "timing"} and "fees" not in s.objections]
-    positive = sum(min(s.market_figures, 3) for s in c.agent) + min(sum(s.process_facts for s in c.agent), 2)
-    # Answering a question about an area or a yield, travel times and bare figures are market knowledge too.
-    answers = [s for o in occasions if o.market_question for s in c.reply_to(o.index)]
-    positive += min(sum(s.distances for s in answers), 2)
-    positive += sum(1 for s in answers if s.figures and not s.market_figures and not s.hedged_figures
-                    and not (s.uncertain or lx.HEDGE.search(s.low)))
-    hedged_answers = [s for s in answers if s.figures and not s.market_figures and (s.uncertain or lx.HEDGE.search(s.low))]
+    answers = {s.index: s for o in occasions if o.market_question for s in c.reply_to(o.index)}
+
+    def hedging(s: Signals) -> bool:
+        return bool(s.uncertain or lx.HEDGE.search(s.low))
+
+    # Evidence: market figures and rules anywhere; in answer to a question about an area, a yield or a cost,
+    # travel times and bare figures too.
+    points = {s.index: min(s.market_figures, 3) for s in c.agent if s.market_figures}
+    rules = [s for s in c.agent if s.process_facts]
+    for s in answers.values():
+        points[s.index] = points.get(s.index, 0) + min(s.distances, 2) + (
+            1 if s.figures and not s.market_figures and not s.hedged_figures and not hedging(s) else 0)
+    positive = sum(points.values()) + min(sum(s.process_facts for s in rules), 2)
+    data = sorted([c.all[i] for i, n in points.items() if n] + rules, key=lambda s: s.index)
+
     uncertain = [s for s in c.agent if s.uncertain and (s.market_context or _answers(c, s, "market_question"))]
     hype = [s for s in c.agent if s.hype]
     guarantee = [s for s in c.agent if s.guarantee]
     wrong = [s for s in c.agent if s.wrong_fact]
-    hedged = [s for s in c.agent if s.hedged_figures] + hedged_answers
+    hedged = [s for s in c.agent if s.hedged_figures or s.index in answers and s.figures and hedging(s)
+              and not s.market_figures]
     negative = (min(sum(s.uncertain for s in uncertain), 2) + min(sum(s.hype for s in hype), 2) + 2 * bool(guarantee)
                 + 1.5 * bool(wrong) + 0.5 * min(len(hedged), 2))
-    if not occasions and not positive and not negative:
+    # Facts about rules and procedures count once the market came up; on their own they are no occasion, nor is
+    # the agent explaining their own fee.
+    fee_answers = {s.index for o in c.lead if "fees" in o.objections for s in c.reply_to(o.index)}
+    volunteered = any(s.market_figures and s.index not in fee_answers for s in c.agent)
+    if not occasions and not volunteered and not negative:
         return None
-    if guarantee:
-        c.report("market_guaranteed_returns", guarantee[:1], guarantee[0].index)
-    if wrong:
-        c.report("market_incorrect_fact", wrong[:1], wrong[0].index)
-    if uncertain:
-        c.report("market_uncertain", uncertain[:1], uncertain[0].index)
-    if hype:
-        c.report("market_unsupported_claim", hype[:1], hype[0].index)
+    for code, messages in (("market_guaranteed_returns", guarantee), ("market_incorrect_fact", wrong),
+                           ("market_uncertain", uncertain), ("market_unsupported_claim", hype)):
+        if messages:
+            c.report(code, messages[:1], messages[0].index)
     if positive >= 1:
-        data = [s for s in c.agent if s.market_figures or s.process_facts]
         if not negative:
             c.report("market_data_cited", data[:1], data[0].index)
         return max(min(72 + 4 * (min(positive, 5) - 1) - 16 * negative, 92), 20)
     if negative:
-        if hedged and not (uncertain or hype or guarantee or wrong):
+        if hedged:
             c.report("market_uncertain", hedged[:1], hedged[0].index)
         return max(50 - 10 * negative, 15)
-    answered = [t for o in occasions if (t := c.reply_to(o.index))]
-    if not answered and not c.final:
-        return None
-    if not c.agent:
+    answered = [turn for o in occasions if (turn := c.reply_to(o.index))]
+    if not c.agent or not answered and not c.final:
         return None
     c.report("market_no_data", occasions[:1] + (answered[0][:1] if answered else []),
              answered[0][0].index if answered else occasions[0].index)
@@ -318,6 +325,8 @@ def _answers(c: _Conversation, sig: Signals, attribute: str) -> bool:
 # --- measures ---------------------------------------------------------------------------------------------------
 
 def _expertise(c: _Conversation) -> dict[str, float | None]:
+    """Per expertise domain: None when nobody touched it; under 60 when the lead raised it and the agent had nothing
+    (or hedged, hyped, got it wrong); 70 and more when the agent brought facts: figures, rules, distances."""
     scores: dict[str, float | None] = {}
     for area in EXPERTISE_AREAS:
         pattern = lx.EXPERTISE[area]
@@ -326,11 +335,12 @@ def _expertise(c: _Conversation) -> dict[str, float | None]:
             scores[area] = None
             continue
         agent = [s for s in touched if s.speaker == "agent"]
+        facts = sum(1 for s in agent if s.market_figures or s.process_facts or s.distances
+                    or area == "neighbourhood_knowledge" and community_mentions(s.low))
         score = 45.0 if not agent else 55.0
+        if facts:
+            score += 17 + 6 * min(facts - 1, 3)
         for sig in agent:
-            score += 10 * min(sig.market_figures + sig.process_facts, 2) + 3 * bool(sig.figures)
-            if area == "neighbourhood_knowledge":
-                score += 4 * min(community_mentions(sig.low), 2)
             score -= 12 * min(sig.uncertain, 2) + 8 * bool(sig.hype) + 25 * (sig.guarantee or sig.wrong_fact)
         scores[area] = float(max(0, min(100, round(score))))
     return scores

@@ -11,8 +11,13 @@ from dataclasses import dataclass, field
 from . import lexicon as lx
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+|\n+")
+_VIEWING_REQUEST = re.compile(r"\b(?:can|could|may|want to|like to) (?:i |we )?(?:see|view|visit)\b|\bviewing\b|"
+                              r"\b(?:see|view|visit) (?:it|the|them)\b")
 _UNMARKED_QUESTION = re.compile(r"\b(?:you|u|ur|your)\b")
 _STATEMENT = re.compile(r"\bi (?:can|will|'ll|have|am)\b|\bi'm\b")
+_PER_SENTENCE = {"figure": lx.FIGURE, "context": lx.MARKET_CONTEXT, "hedge": lx.HEDGE, "uncertain": lx.UNCERTAIN,
+                 "hype": lx.HYPE, "distance": lx.DISTANCE, "process": lx.PROCESS_FACT, "benefit": lx.BENEFIT,
+                 "feature": lx.FEATURE, "listing": lx.SPECIFIC_LISTING}
 _COMMUNITIES = ("marina", "jvc", "downtown", "palm", "business bay", "arabian ranches", "dubai hills", "jlt",
                 "creek harbour", "al barsha", "mirdif", "damac hills", "town square", "al furjan", "dubai south",
                 "jbr", "city walk", "jumeirah", "meydan", "motor city", "sports city", "the springs", "the greens")
@@ -31,7 +36,6 @@ class Signals:
     prospect: bool = False
     interest: bool = False
     not_in_market: bool = False
-    walks_away: bool = False
     market_question: bool = False
     market_concern: bool = False
     property_question: bool = False
@@ -90,14 +94,17 @@ def _lead(sig: Signals, low: str, questions: list[str]) -> None:
     sig.objections = frozenset(kind for kind, pattern in lx.OBJECTIONS.items() if lx.affirmed(pattern, low))
     sig.interest = lx.affirmed(lx.INTEREST, low)
     sig.not_in_market = bool(lx.NOT_IN_MARKET.search(low))
-    sig.walks_away = bool(lx.WALKS_AWAY.search(low))
     sig.owner = bool(lx.OWNER.search(low))
     if not questions and lx.QUESTION_START.match(low):
         questions = [low]
-    sig.market_question = any(lx.MARKET_QUESTION.search(q) for q in questions)
+    # Haggling over the agent's own fee is an objection, not a question about the market.
+    sig.market_question = "fees" not in sig.objections and any(lx.MARKET_QUESTION.search(q) for q in questions)
     sig.market_concern = bool(re.search(r"service charges?|hidden (?:costs|fees)|\bbubble\b|\bmarket\b|prices? will", low))
     # "that's overpriced, no?" is an objection about a listing, not a question about it.
-    property_questions = [q for q in questions if lx.PROPERTY_QUESTION.search(q)
+    # ... "can I see the 1 bed today?" asks for a viewing, "what yield does a 1 bed make?" about the market, and an
+    # owner asks about their own property.
+    property_questions = [q for q in questions if lx.PROPERTY_QUESTION.search(q) and not _VIEWING_REQUEST.search(q)
+                          and not lx.MARKET_QUESTION.search(q) and not sig.owner
                           and not any(lx.affirmed(p, q) for p in lx.OBJECTIONS.values())]
     sig.property_question = bool(property_questions)
     sig.property_topics = frozenset(m.group(0) for q in property_questions for m in lx.PROPERTY_QUESTION.finditer(q))
@@ -122,30 +129,33 @@ def _agent(sig: Signals, low: str, sentences: list[str], questions: list[str]) -
         # "You said 1.9M and August, is that still right?" confirms budget and timeline.
         asked |= {name for name, pattern in lx.QUALIFY.items() if pattern.search(low)}
     sig.asked = asked
-    for sentence in sentences:
-        figure = bool(lx.FIGURE.search(sentence))
+    # Sentence by sentence, but only for the vocabularies the message contains at all.
+    present = [name for name, pattern in _PER_SENTENCE.items() if pattern.search(low)]
+    sig.market_context = "context" in present
+    for sentence in sentences if present else ():
+        hits = {name for name in present if _PER_SENTENCE[name].search(sentence)}
+        figure, hype, question = "figure" in hits, "hype" in hits, sentence.rstrip().endswith("?")
+        hedged = bool(hits & {"uncertain", "hedge"})
         sig.figures += figure
-        context = bool(lx.MARKET_CONTEXT.search(sentence))
-        sig.market_context = sig.market_context or context
-        hedged = bool(lx.HEDGE.search(sentence) or lx.UNCERTAIN.search(sentence))
-        hype = bool(lx.HYPE.search(sentence))
-        if hype:
-            sig.hype += 1
-        if figure and context and not hype:
-            if hedged or sentence.rstrip().endswith("?"):
+        sig.hype += hype
+        sig.uncertain += "uncertain" in hits
+        sig.distances += "distance" in hits
+        # A benefit is said of something: the feature or the listing must be in the same sentence.
+        sig.benefit = sig.benefit or "benefit" in hits and bool(hits & {"feature", "listing", "distance"})
+        if figure and not hype and "context" in hits:
+            if hedged or question:
                 sig.hedged_figures += 1
             else:
                 sig.market_figures += 1
-        elif (not figure and not hedged and len(sentence.split()) >= 7 and not sentence.rstrip().endswith("?")
-              and lx.PROCESS_FACT.search(sentence)):
+        elif not figure and not hedged and not question and len(sentence.split()) >= 7 and "process" in hits:
             sig.process_facts += 1
-        if lx.UNCERTAIN.search(sentence):
-            sig.uncertain += 1
-        if lx.DISTANCE.search(sentence):
-            sig.distances += 1
+    _agent_message(sig, low, questions)
+
+
+def _agent_message(sig: Signals, low: str, questions: list[str]) -> None:
     sig.empathy = bool(lx.EMPATHY.search(low))
-    sig.explores = any(lx.EXPLORE.search(q) and not lx.HOSTILE_QUESTION.search(q) and len(q.split()) >= 3
-                       for q in questions)
+    # Any real question counts ("was there anything you weren't sure about?"), not a hostile one.
+    sig.explores = any(not lx.HOSTILE_QUESTION.search(q) and len(q.split()) >= 4 for q in questions)
     sig.solution = bool(lx.SOLUTION.search(low))
     sig.defensive = bool(lx.DEFENSIVE.search(low))
     sig.disparage = bool(lx.DISPARAGE.search(low))
@@ -157,7 +167,6 @@ def _agent(sig: Signals, low: str, sentences: list[str], questions: list[str]) -
     sig.features = len({m.group(0) for m in lx.FEATURE.finditer(low)})
     sig.yes_no = bool(lx.YES_NO.match(low))
     sig.specific_listing = bool(lx.SPECIFIC_LISTING.search(low))
-    sig.benefit = bool(lx.BENEFIT.search(low))
     sig.vague_praise = bool(lx.VAGUE_PRAISE.search(low))
     sig.dodge = bool(lx.DODGE.search(low))
     sig.confirmation = bool(lx.CONFIRMATION.search(low))

@@ -21,9 +21,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
-from guardian.shortcuts import get_users_with_perms
-
-from brokerages.models import Brokerage, Notification, User
+from brokerages.models import Brokerage, User
+from brokerages.permissions import ROLE_PERMISSIONS
 from brokerages.services import audit_record, notify
 
 from ..analysis.types import Analysis, Finding
@@ -35,10 +34,10 @@ PRIORITY_BY_SEVERITY = {"low": Priority.LOW, "medium": Priority.MEDIUM, "high": 
 # An area scoring under this is a "low quality score" (the issue's scoring contract: handled badly is < 60).
 LOW_AREA_SCORE = 60.0
 URGENT = ("high", "critical")
-AGENT_ALERT = "AGENT_ALERT"
-IN_APP_MESSAGE = "IN_APP_MESSAGE"
-DEFAULT_CHANNELS = (AGENT_ALERT, IN_APP_MESSAGE)
+DEFAULT_CHANNELS = ("AGENT_ALERT", "IN_APP_MESSAGE")
 AREA_LABELS = dict(Area.choices)
+# Coaching permissions follow the role (brokerages.permissions): these roles hold `manage_coaching`.
+MANAGER_ROLES = tuple(role for role, codenames in ROLE_PERMISSIONS.items() if "manage_coaching" in codenames)
 
 
 def alert_policy(intensity: str, finding: Finding, analysis: Analysis) -> tuple[bool, bool]:
@@ -92,8 +91,8 @@ def _insert_once(alert: CoachingAlert) -> bool:
 
 def _managers(brokerage: Brokerage, agent: User) -> list[User]:
     """Active members of the brokerage holding `manage_coaching`, other than the agent themself."""
-    users = get_users_with_perms(brokerage, with_group_users=True, only_with_perms_in=["manage_coaching"])
-    return list(users.filter(brokerage=brokerage, is_active=True).exclude(pk=agent.pk).order_by("pk"))
+    return list(User.objects.filter(brokerage=brokerage, role__in=MANAGER_ROLES, is_active=True)
+                .exclude(pk=agent.pk).order_by("pk"))
 
 
 def _push_all(alerts: list[CoachingAlert]) -> None:
@@ -111,8 +110,7 @@ def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Mes
     been alerted on yet, in the analysis's finding order, typed REAL_TIME_SUGGESTION while the conversation is
     live and CONVERSATION_REVIEW for the final analysis; the session's `coaching_alerts_sent` (every alert)
     and `real_time_interventions` (live alerts) count them; escalated alerts left each manager an in-app
-    notification, and the agent gets one per alert when the session's channels include IN_APP_MESSAGE and
-    notifications are on. Returns the alerts created (empty without an ACTIVE session with real-time coaching).
+    notification. Returns the alerts created (empty without an ACTIVE session with real-time coaching).
     """
     session = CoachingSession.objects.filter(brokerage_id=conversation.brokerage_id, agent_id=conversation.agent_id,
                                              status=CoachingSession.Status.ACTIVE).first()
@@ -143,14 +141,9 @@ def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Mes
     CoachingSession.objects.filter(pk=session.pk).update(
         coaching_alerts_sent=F("coaching_alerts_sent") + len(created),
         real_time_interventions=F("real_time_interventions") + live)
-    brokerage, agent = conversation.brokerage, conversation.agent
-    if session.enable_notifications and IN_APP_MESSAGE in channels:
-        for alert in created:
-            notify(brokerage=brokerage, recipient=agent, kind="coaching_alert",
-                   message=f"Coaching ({alert.get_priority_display().lower()}): {alert.title}",
-                   key=f"coaching-alert-{alert.pk}")
     escalated = [alert for alert in created if alert.escalated]
     if escalated:
+        brokerage, agent = conversation.brokerage, conversation.agent
         for manager in _managers(brokerage, agent):
             for alert in escalated:
                 notify(brokerage=brokerage, recipient=manager, kind="coaching_escalation",
@@ -167,8 +160,7 @@ def alert_acknowledge(*, brokerage: Brokerage, actor: User, alert: CoachingAlert
 
     Before: `alert` was looked up in `brokerage` (another brokerage's alert answers 404). Only the alert's agent
     may acknowledge it (anyone else: PermissionDenied). Idempotent: an acknowledged alert is returned unchanged.
-    After: `acknowledged_at` is set, the agent's in-app notification of it is read, the audit log has an entry,
-    and after commit its new state is pushed, so the agent's other tabs and the managers' pages show it
+    After: `acknowledged_at` is set, the audit log has an entry, and after commit its new state is pushed, so the agent's other tabs and the managers' pages show it
     acknowledged.
     """
     if alert.brokerage_id != brokerage.pk:
@@ -179,8 +171,6 @@ def alert_acknowledge(*, brokerage: Brokerage, actor: User, alert: CoachingAlert
     if locked.acknowledged_at is None:
         locked.acknowledged_at = timezone.now()
         locked.save(update_fields=["acknowledged_at"])
-        Notification.objects.filter(brokerage=brokerage, recipient=actor, key=f"coaching-alert-{locked.pk}",
-                                    read_at__isnull=True).update(read_at=locked.acknowledged_at)
         audit_record(brokerage=brokerage, actor=actor, action="coaching.alert_acknowledged", resource=locked,
                      details={"code": locked.code, "conversation": locked.conversation_id})
         transaction.on_commit(lambda: alert_push(locked))

@@ -170,7 +170,7 @@ def conversation_start(*, brokerage: Brokerage, actor: User | None, agent: User,
 
 
 def _locked_open(brokerage: Brokerage, conversation: Conversation) -> Conversation:
-    conversation = Conversation.objects.select_for_update().select_related("agent", "lead").get(
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("agent", "lead").get(
         pk=conversation.pk, brokerage=brokerage)
     if not conversation.is_open:
         raise ValidationError("This conversation has ended; start a new one.", code="conversation_ended")
@@ -297,7 +297,7 @@ def conversation_end(*, brokerage: Brokerage, actor: User | None, conversation: 
     stored, the session's current quality includes it, the agent's cached profile is dropped, the lead's
     timeline shows it, and, when the brokerage uses a model engine, the deep analysis is queued for after commit.
     """
-    locked = Conversation.objects.select_for_update().select_related("agent", "lead", "brokerage").get(
+    locked = Conversation.objects.select_for_update(of=("self",)).select_related("agent", "lead", "brokerage").get(
         pk=conversation.pk, brokerage=brokerage)
     if not locked.is_open:
         return locked
@@ -349,7 +349,7 @@ def conversation_deep_analysis_record(*, conversation_id: int) -> Conversation |
         return None
     analysis = analyse_with(engine, history(conversation), final=True)
     with transaction.atomic():
-        locked = Conversation.objects.select_for_update().select_related("agent").get(pk=conversation.pk)
+        locked = Conversation.objects.select_for_update(of=("self",)).select_related("agent").get(pk=conversation.pk)
         if _deep_done(locked, engine):
             return None
         locked.analysis = analysis.to_dict()

@@ -20,6 +20,7 @@ from brokerages.services import audit_record
 
 from ..models import CoachingSession, Intensity
 from ..permissions import AGENT_INTENSITIES, is_coach
+from ..selectors.performance import performance_invalidate
 from ..selectors.sessions import BASELINE_DAYS, mean_quality, session_for_agent, session_quality
 from .conversations import check_coached_agent
 
@@ -97,7 +98,7 @@ def session_start(*, brokerage: Brokerage, actor: User | None, agent: User, inte
 
 
 def _locked(brokerage: Brokerage, actor: User | None, session: CoachingSession, *, ending: bool) -> CoachingSession:
-    session = CoachingSession.objects.select_for_update().select_related("agent").get(pk=session.pk,
+    session = CoachingSession.objects.select_for_update(of=("self",)).select_related("agent").get(pk=session.pk,
                                                                                      brokerage=brokerage)
     if actor is None:
         return session
@@ -156,6 +157,8 @@ def _finish(brokerage: Brokerage, actor: User | None, session: CoachingSession, 
     session.status, session.ended_at, session.paused_at = status, timezone.now(), None
     session.current_quality_score = session_quality(session)
     action = "coaching.session_completed" if status == Status.COMPLETED else "coaching.session_cancelled"
+    # Completed sessions count in the agent's profile.
+    performance_invalidate(agent=session.agent)
     return _save(session, actor, action, ["status", "ended_at", "paused_at", "current_quality_score"],
                  improvement_delta=session.improvement_delta)
 

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -27,7 +28,7 @@ from ..services import conversations as services
 from ..services.alerts import alert_acknowledge
 from ..transcripts import parse_transcript
 from .common import analysis_view, back, coaching_view, fragment, is_manager
-from .sessions import session_card_context
+from .sessions import CARD, session_card_context
 
 LIVE_PANEL = "coaching/partials/live_conversation.html"
 # Leads offered in the pickers, newest first; enough for an agent's book, bounded for a manager's.
@@ -107,7 +108,17 @@ def conversation_message(request, obj):
                 messages.error(request, " ".join(error))
         return back(request, "coaching:conversation", pk=obj.pk)
     obj.refresh_from_db()
-    return render(request, LIVE_PANEL, _live_context(request, obj, form))
+    response = render(request, LIVE_PANEL, _live_context(request, obj, form))
+    if obj.agent_id == request.user.pk and _on_live_page(request):
+        # The message may have linked the session and raised alerts: the card's counters follow along.
+        response.content += render_to_string(CARD, {**session_card_context(request, request.user), "oob": True},
+                                             request=request).encode()
+    return response
+
+
+def _on_live_page(request) -> bool:
+    current = request.htmx.current_url_abs_path or ""
+    return current.split("?")[0] == reverse("coaching:live")
 
 
 @require_POST

@@ -24,11 +24,12 @@ from coaching.services.conversations import (
     message_record,
     transcript_record,
 )
+from coaching.tasks import conversation_analyse_deep
 from coaching.transcripts import TranscriptLine, parse_transcript
 from nurturing.models import Interaction
 from tests.conftest import make_tenant
 from tests.copilot.conftest import brokerage_on_fake_claude, fake  # noqa: F401
-from tests.copilot.fake_llm_server import Reply, anthropic_error
+from tests.copilot.fake_llm_server import Reply, anthropic_error, anthropic_message
 from tests.factories import UserFactory, make_lead
 
 LABELLED = {item["id"]: item for item in json.loads(
@@ -451,3 +452,40 @@ def test_a_failing_model_leaves_the_local_analysis_marked_degraded(tenant, setti
     assert conversation.analysis["degraded_reason"]
     assert conversation.quality_score == ended.quality_score  # the local judgement stands
     assert CoachingAlert.objects.filter(conversation=conversation).count() == alerts_before
+
+
+MODEL_ANSWER = {
+    "scores": {"lead_qualification": 20, "property_presentation": 40, "objection_handling": 10, "closing": 20,
+               "market_expertise": 30},
+    "expertise": {"pricing_valuation": 25, "neighbourhood_knowledge": None, "financing": None,
+                  "regulation_process": None, "investment": None},
+    "findings": [{"area": "objection_handling", "code": "dismissed_lead_comparables", "severity": "high",
+                  "title": "Dismissed the lead's comparables", "message": "The agent called the lead's comparables "
+                  "fake instead of looking at them.", "suggested_action": "Ask which listings they saw and compare.",
+                  "evidence": ["Those cheaper ones are probably fake listings"], "message_number": 6}],
+}
+
+
+@pytest.mark.django_db
+def test_the_model_judgement_replaces_the_local_one_once(tenant, settings, fake,  # noqa: F811
+                                                          django_capture_on_commit_callbacks):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    brokerage_on_fake_claude(settings, fake, tenant.brokerage, tenant.owner)
+    fake.script(Reply(body=anthropic_message(json.dumps(MODEL_ANSWER))))
+    running = session(tenant, intensity=Intensity.CRITICAL)
+    conversation = start(tenant)
+    play(tenant, conversation, labelled("m02"))
+    with django_capture_on_commit_callbacks(execute=True):
+        conversation_end(brokerage=tenant.brokerage, actor=tenant.agent, conversation=conversation)
+    conversation.refresh_from_db()
+    running.refresh_from_db()
+    assert len(fake.requests) == 1
+    assert conversation.analysis_engine == "anthropic" and conversation.analysis_degraded is False
+    assert conversation.quality_score == 24.0 and running.current_quality_score == 24.0
+    model_alert = CoachingAlert.objects.get(conversation=conversation, code="dismissed_lead_comparables")
+    assert model_alert.alert_type == CoachingAlert.AlertType.CONVERSATION_REVIEW and model_alert.escalated
+    alerts = CoachingAlert.objects.filter(conversation=conversation).count()
+    # A redelivered task finds the work done: no second model call, no second alert.
+    conversation_analyse_deep.delay(conversation_id=conversation.pk)
+    assert len(fake.requests) == 1
+    assert CoachingAlert.objects.filter(conversation=conversation).count() == alerts

@@ -69,8 +69,9 @@ def test_posting_messages_with_htmx_updates_the_transcript_and_analysis(tenant, 
     client = login(tenant.agent)
     url = reverse("coaching:conversation_message", args=[conversation.pk])
     [(lead_says, lead_text), (agent_says, agent_text)] = labelled("m24")
-    client.post(url, {"speaker": lead_says, "text": lead_text}, **HTMX)
-    response = client.post(url, {"speaker": agent_says, "text": agent_text}, **HTMX)
+    from_live_page = {**HTMX, "HTTP_HX_CURRENT_URL": f"http://testserver{reverse('coaching:live')}"}
+    client.post(url, {"speaker": lead_says, "text": lead_text}, **from_live_page)
+    response = client.post(url, {"speaker": agent_says, "text": agent_text}, **from_live_page)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<section id="live-conversation"')  # the fragment, not the page
@@ -78,7 +79,15 @@ def test_posting_messages_with_htmx_updates_the_transcript_and_analysis(tenant, 
     assert "The price is the price" in html and "Live analysis" in html
     assert "Objection handling" in html and "To work on" in html
     assert list(Message.objects.values_list("speaker", flat=True)) == ["lead", "agent"]
-    assert CoachingAlert.objects.filter(conversation=conversation).exists()
+    alerts = CoachingAlert.objects.filter(conversation=conversation).count()
+    assert alerts
+    # The session card rides along, its counters current.
+    assert 'id="session-card" class="panel session-card" aria-live="polite" hx-swap-oob="true"' in html
+    assert f"<dd>{alerts} ({alerts} during live conversations)</dd>" in html
+    # From the conversation's own page (no session card there) only the conversation comes back.
+    own_page = reverse("coaching:conversation", args=[conversation.pk])
+    elsewhere = {**HTMX, "HTTP_HX_CURRENT_URL": f"http://testserver{own_page}"}
+    assert "session-card" not in client.post(url, {"speaker": "lead", "text": "Ok"}, **elsewhere).content.decode()
 
 
 @pytest.mark.django_db
@@ -183,9 +192,8 @@ def test_a_pasted_transcript_is_stored_and_analysed(tenant, login):
 
 @pytest.mark.django_db
 def test_a_transcript_with_bad_lines_lists_them_and_stores_nothing(tenant, login):
-    response = login(tenant.agent).post(reverse("coaching:transcript"), {
-        "channel": "call", "date": timezone.localdate().isoformat(),
-        "transcript": "Hello?\nAgent: Hi, this is Sara\nManager: who is this"})
+    response = login(tenant.agent).post(reverse("coaching:transcript"), {  # no date: today's
+        "channel": "call", "transcript": "Hello?\nAgent: Hi, this is Sara\nManager: who is this"})
     html = response.content.decode()
     assert response.status_code == 400
     assert "Line 1: start with who is speaking" in html and "Line 3: “Manager” is neither" in html
