@@ -20,7 +20,7 @@ help:
 	@echo "make test-services  the same suite against throwaway PostgreSQL 15 + Redis servers"
 	@echo "make bench          benchmarks under tests/bench"
 	@echo "make bench-services the same benchmarks against throwaway PostgreSQL 15 + Redis servers"
-	@echo "make eval           the mentor's retrieval quality on tests/data/mentor_eval.json"
+	@echo "make eval           the mentor's retrieval and the coaching analyser's agreement on tests/data/"
 	@echo "make clean          remove var/ and .venv"
 
 setup: $(STAMP) $(if $(wildcard package.json),$(NPM_STAMP))
@@ -68,7 +68,8 @@ bench-services: setup
 		--override-ini="python_files=test_*.py bench_*.py"
 
 eval: setup
-	$(NO_SERVICES_ENV) VAR_DIR=$$(mktemp -d) sh -c '$(PY) manage.py migrate -v0 && $(PY) manage.py evaluate_mentor --misses'
+	$(NO_SERVICES_ENV) VAR_DIR=$$(mktemp -d) sh -c '$(PY) manage.py migrate -v0 && $(PY) manage.py evaluate_mentor --misses && \
+		$(PY) manage.py evaluate_coaching --cases tests/data/coaching_conversations_holdout.json --misses'
 
 clean:
 	rm -rf var $(VENV)

@@ -89,21 +89,19 @@ def alert_push(alert: CoachingAlert) -> bool:
     """
     acknowledged = alert.acknowledged_at is not None
     payload = alert_payload(alert)
+    # The agent's frame is rendered and sent before the managers' copy is rendered: it is the one awaited live.
     sends = [(agent_group(alert.agent_id), ALERT_ACKNOWLEDGED if acknowledged else ALERT_CREATED, False)]
     if alert.escalated:
         sends.append((managers_group(alert.brokerage_id),
                       ESCALATION_ACKNOWLEDGED if acknowledged else ESCALATION_CREATED, True))
-    messages = [(group, {"type": "coaching.frame", "event_type": event_type, "alert_id": alert.pk,
-                         "agent_id": alert.agent_id, "html": _render(alert, escalation=escalation),
-                         "payload": payload})
-                for group, event_type, escalation in sends]
-    try:
-        layer = get_channel_layer()
-        for group, message in messages:
-            async_to_sync(layer.group_send)(group, message)
-    except Exception:
-        logger.exception("Coaching alert %s was saved but could not be pushed to open pages", alert.pk)
-        return False
+    for group, event_type, escalation in sends:
+        message = {"type": "coaching.frame", "event_type": event_type, "alert_id": alert.pk,
+                   "agent_id": alert.agent_id, "html": _render(alert, escalation=escalation), "payload": payload}
+        try:
+            async_to_sync(get_channel_layer().group_send)(group, message)
+        except Exception:
+            logger.exception("Coaching alert %s was saved but could not be pushed to open pages", alert.pk)
+            return False
     return True
 
 

@@ -193,6 +193,8 @@ MARKET_QUESTION = rx(
     r"better for (?:families|kids|investment|renting)", r"good (?:deal|price|buy)\b", r"fair price", r"worth it",
     r"\bprotect(?:ion|ed)\b", r"\bsafe\b",
 )
+# Worries about the market that call for market data even when not phrased as a question.
+MARKET_CONCERN = rx(r"service charges?", r"hidden (?:costs|fees)", r"\bbubble\b", r"\bmarket\b", r"prices? will")
 PROPERTY_QUESTION = rx(
     r"\bavailable\b", r"\bbed(?:room)?s?\b", r"\bbr\b", r"\bsize\b", r"\bsq ?ft\b", r"\bbig\b", r"\bfloor\b",
     r"\bview\b", r"\bfurnished\b", r"\bchiller\b", r"\bparking\b", r"maid'?s? room", r"\bgarden\b", r"\bpool\b",
@@ -265,10 +267,6 @@ EMPATHY = rx(
     r"\bvery (?:reasonable|sensible)\b", r"\bof course\b", r"\bi appreciate\b", r"thanks? (?:you )?for (?:being upfront|telling me|asking)",
     r"good that you asked", r"\bi'?m sorry\b", r"\bnobody wants\b", r"big decision", r"\bi'?d rather you\b",
     r"\btotally fair\b", r"\b(?:felt|feel) the same\b", r"\bfound that\b", r"number one concern", r"\bcompletely\b",
-)
-EXPLORE = rx(
-    r"\bwhat\b", r"\bwhich\b", r"\bhow\b", r"\bcan i ask\b", r"\bmay i ask\b", r"\bdo you know\b", r"\bis it the\b",
-    r"\bwould\b", r"\bwhere\b", r"\bwhy\b",
 )
 HOSTILE_QUESTION = rx(r"interested or not", r"^why\??$", r"^why\? ", r"what do you expect")
 SOLUTION = rx(
@@ -349,7 +347,7 @@ BENEFIT = rx(
     r"\bwithout (?:any|crossing|renovating|neighbours|them|the|a)\b", r"\bsaves? you\b", r"\blets you\b", r"\bgives you\b",
     r"\bno (?:waiting|need)\b", r"\byour (?:commute|school run|morning|evening|walk)\b",
     r"\b(?:big|large|enough|space|room)(?: enough)? for (?:a|an|your|the|two|three|\w+ing)\b", r"\bworks as (?:a|an)\b",
-    r"\bwhich is what\b", r"\b(?:the kids|your kids|the children|the family|you) (?:will|'ll|would|'d) (?:love|enjoy|live in)\b", r"\bwhat (?:families|tenants|buyers) (?:usually )?ask for\b", r"\bfor the kids\b",
+    r"\bwhich is what\b", r"\b(?:the kids|your kids|the children|the family) (?:will|'ll|would|'d) (?:love|enjoy|live in)\b", r"\bwhat (?:families|tenants|buyers) (?:usually )?ask for\b", r"\bfor the kids\b",
 )
 VAGUE_PRAISE = rx(
     r"\bamazing\b", r"\bstunning\b", r"world.class", r"\bluxury\b", r"very good (?:unit|property|project|one)",

@@ -43,11 +43,21 @@ class _Conversation:
         self.lead = [s for s in signals if s.speaker == "lead"]
         self.agent = [s for s in signals if s.speaker == "agent"]
         self.findings: dict[str, Finding] = {}
+        # Signals keep the index of their message in the caller's list (blank messages are skipped), which is
+        # what findings report; `_position` finds a message among the signals.
+        self.by_index = {s.index: s for s in signals}
+        self._position = {s.index: position for position, s in enumerate(signals)}
+
+    def after(self, index: int) -> list[Signals]:
+        return self.all[self._position[index] + 1:]
+
+    def before(self, index: int) -> list[Signals]:
+        return self.all[: self._position[index]]
 
     def reply_to(self, index: int) -> list[Signals]:
         """The agent's turn answering message `index`: its consecutive messages after the lead's next ones."""
         turn: list[Signals] = []
-        for sig in self.all[index + 1:]:
+        for sig in self.after(index):
             if sig.speaker == "agent":
                 turn.append(sig)
             elif turn:
@@ -55,7 +65,7 @@ class _Conversation:
         return turn
 
     def next_lead(self, index: int) -> Signals | None:
-        return next((s for s in self.all[index + 1:] if s.speaker == "lead"), None)
+        return next((s for s in self.after(index) if s.speaker == "lead"), None)
 
     def report(self, code: str, evidence: list[Signals], at: int | None) -> None:
         if code not in self.findings:
@@ -87,7 +97,9 @@ def _qualification(c: _Conversation) -> float | None:
     if asked:
         c.report("qualification_shallow", evidence + askers[:1], askers[0].index)
         return 52
-    c.report("qualification_budget_timeline_missing", evidence + c.agent[-1:], c.agent[-1].index)
+    # The turn at which it became judgeable, so the live and the final analysis point at the same message.
+    at = c.agent[min(len(c.agent), QUALIFY_AFTER_AGENT_TURNS) - 1]
+    c.report("qualification_budget_timeline_missing", [*evidence, at], at.index)
     return 55 if {"budget", "timeline"} <= stated else 40
 
 
@@ -131,6 +143,10 @@ def _presentation(c: _Conversation) -> float | None:
         elif answered is False:
             reply = c.reply_to(question.index)
             unanswered.append((question, reply[0] if reply else None))
+    # Superlatives instead of facts are worth a nudge wherever they occur.
+    hype = [s for s in c.agent if s.vague_praise and not s.benefit]
+    if hype:
+        c.report("presentation_vague_hype", hype[:1], hype[0].index)
     ignored = [s for s in c.lead if s.objections & {"fit"} and lx.FIT_NEEDS.search(s.low)]
     if ignored and presenting and ignored[0].index > presenting[0].index:
         c.report("presentation_needs_ignored", [presenting[0], ignored[0]], ignored[0].index)
@@ -147,12 +163,10 @@ def _presentation(c: _Conversation) -> float | None:
         question, reply = unanswered[0]
         c.report("presentation_question_dodged", [s for s in (question, reply) if s], (reply or question).index)
         return 42
-    hype = [s for s in c.agent if s.vague_praise]
     if hype:
-        c.report("presentation_vague_hype", hype[:1], hype[0].index)
         return 42
-    if not c.final and not any(c.next_lead(s.index) for s in c.agent):
-        return None  # the agent may still be describing it
+    if not c.final:
+        return None  # a plain description may still turn into benefits before the end
     specs = [s for s in c.agent if s.features]
     if specs:
         c.report("presentation_features_without_benefits", specs[:1], specs[0].index)
@@ -245,13 +259,14 @@ def _closing(c: _Conversation) -> float | None:
                                                           or s.stated & {"budget", "timeline"})]
     # Urgency is pressure on a buyer or tenant; said to an owner it is a (separately judged) market claim.
     pushy = [s for s in c.agent if s.pressure] if not any(s.owner for s in c.lead) else []
+    if pushy:
+        c.report("closing_pressure", pushy[:1], pushy[0].index)
     secured = _secured(c)
     if secured:
         c.report("closing_next_step_secured", secured, secured[0].index)
         trial = any(s.trial_close for s in c.agent)
         return 80 + 5 * trial - 15 * bool(pushy)
     if pushy:
-        c.report("closing_pressure", pushy[:1], pushy[0].index)
         return 35
     if not c.final or not warm or not c.agent:
         return None
@@ -275,13 +290,14 @@ def _market(c: _Conversation) -> float | None:
 
     # Evidence: market figures and rules anywhere; in answer to a question about an area, a yield or a cost,
     # travel times and bare figures too.
-    points = {s.index: min(s.market_figures, 3) for s in c.agent if s.market_figures}
+    points = {s.index: min(s.market_figures, 3) for s in c.agent
+              if s.market_figures and not (s.guarantee or s.wrong_fact)}  # a promised "10% return" is no data
     rules = [s for s in c.agent if s.process_facts]
     for s in answers.values():
         points[s.index] = points.get(s.index, 0) + min(s.distances, 2) + (
             1 if s.figures and not s.market_figures and not s.hedged_figures and not hedging(s) else 0)
     positive = sum(points.values()) + min(sum(s.process_facts for s in rules), 2)
-    data = sorted([c.all[i] for i, n in points.items() if n] + rules, key=lambda s: s.index)
+    data = sorted([c.by_index[i] for i, n in points.items() if n] + rules, key=lambda s: s.index)
 
     uncertain = [s for s in c.agent if s.uncertain and (s.market_context or _answers(c, s, "market_question"))]
     hype = [s for s in c.agent if s.hype]
@@ -302,23 +318,25 @@ def _market(c: _Conversation) -> float | None:
         if messages:
             c.report(code, messages[:1], messages[0].index)
     if positive >= 1:
-        if not negative:
-            c.report("market_data_cited", data[:1], data[0].index)
+        c.report("market_data_cited", data[:1], data[0].index)
         return max(min(72 + 4 * (min(positive, 5) - 1) - 16 * negative, 92), 20)
+    # The lead raised the market and got no figures: decidable live once an answer asked nothing back (one that did
+    # may still bring the data), otherwise at the end.
+    answered = [turn for o in occasions if (turn := c.reply_to(o.index))]
+    silent = [turn for turn in answered if not any(s.explores for s in turn)]
+    no_data = bool(c.agent and occasions and (silent or c.final))
+    if no_data:
+        turn = (silent or answered or [[]])[0]
+        c.report("market_no_data", occasions[:1] + turn[:1], (turn[0] if turn else occasions[0]).index)
     if negative:
         if hedged:
             c.report("market_uncertain", hedged[:1], hedged[0].index)
         return max(50 - 10 * negative, 15)
-    answered = [turn for o in occasions if (turn := c.reply_to(o.index))]
-    if not c.agent or not answered and not c.final:
-        return None
-    c.report("market_no_data", occasions[:1] + (answered[0][:1] if answered else []),
-             answered[0][0].index if answered else occasions[0].index)
-    return 45
+    return 45 if no_data else None
 
 
 def _answers(c: _Conversation, sig: Signals, attribute: str) -> bool:
-    previous = next((s for s in reversed(c.all[: sig.index]) if s.speaker == "lead"), None)
+    previous = next((s for s in reversed(c.before(sig.index)) if s.speaker == "lead"), None)
     return bool(previous and getattr(previous, attribute))
 
 

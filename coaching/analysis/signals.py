@@ -99,10 +99,9 @@ def _lead(sig: Signals, low: str, questions: list[str]) -> None:
         questions = [low]
     # Haggling over the agent's own fee is an objection, not a question about the market.
     sig.market_question = "fees" not in sig.objections and any(lx.MARKET_QUESTION.search(q) for q in questions)
-    sig.market_concern = bool(re.search(r"service charges?|hidden (?:costs|fees)|\bbubble\b|\bmarket\b|prices? will", low))
-    # "that's overpriced, no?" is an objection about a listing, not a question about it.
-    # ... "can I see the 1 bed today?" asks for a viewing, "what yield does a 1 bed make?" about the market, and an
-    # owner asks about their own property.
+    sig.market_concern = bool(lx.MARKET_CONCERN.search(low))
+    # Not questions about a listing: "that's overpriced, no?" (an objection), "can I see the 1 bed today?" (a
+    # viewing), "what yield does a 1 bed make?" (the market), an owner's about their own property.
     property_questions = [q for q in questions if lx.PROPERTY_QUESTION.search(q) and not _VIEWING_REQUEST.search(q)
                           and not lx.MARKET_QUESTION.search(q) and not sig.owner
                           and not any(lx.affirmed(p, q) for p in lx.OBJECTIONS.values())]

@@ -75,10 +75,21 @@ def _evidence(finding: Finding, analysis: Analysis) -> list[str]:
     return evidence
 
 
+def _insert(candidates: list[CoachingAlert]) -> list[CoachingAlert]:
+    """Save the alerts and return those saved. Callers hold the conversation's row lock, so the codes read
+    before are current and one INSERT does (PostgreSQL and SQLite >= 3.35 hand back the new ids). The unique
+    constraint catches a writer that did not lock; then each alert is tried on its own and those already
+    stored are skipped."""
+    try:
+        with transaction.atomic():
+            return CoachingAlert.objects.bulk_create(candidates)
+    except IntegrityError:
+        return [alert for alert in candidates if _insert_once(alert)]
+
+
 def _insert_once(alert: CoachingAlert) -> bool:
-    """Save the alert unless the conversation already has one for its code. Callers hold the conversation's
-    row lock, so the codes read before are current; the unique constraint catches a writer that did not lock,
-    and the savepoint keeps the surrounding transaction usable when it does."""
+    """Save the alert unless the conversation already has one for its code (the savepoint keeps the
+    surrounding transaction usable when it has)."""
     try:
         with transaction.atomic():
             alert.save()
@@ -101,6 +112,17 @@ def _push_all(alerts: list[CoachingAlert]) -> None:
 
 
 @transaction.atomic
+def _notify_managers(conversation: Conversation, escalated: list[CoachingAlert]) -> None:
+    brokerage, agent = conversation.brokerage, conversation.agent
+    for manager in _managers(brokerage, agent):
+        for alert in escalated:
+            notify(brokerage=brokerage, recipient=manager, kind="coaching_escalation",
+                   message=f"Escalated coaching alert for {agent.display_name}: {alert.title} "
+                           f"({alert.get_priority_display().lower()}).",
+                   key=f"coaching-escalation-{alert.pk}")
+
+
+@transaction.atomic
 def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Message | None = None,
                  ) -> list[CoachingAlert]:
     """Store the alerts the agent's coaching session calls for on this analysis, and push them after commit.
@@ -109,8 +131,10 @@ def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Mes
     brokerage's scope. After: one alert per finding that the policy selects and that this conversation has not
     been alerted on yet, in the analysis's finding order, typed REAL_TIME_SUGGESTION while the conversation is
     live and CONVERSATION_REVIEW for the final analysis; the session's `coaching_alerts_sent` (every alert)
-    and `real_time_interventions` (live alerts) count them; escalated alerts left each manager an in-app
-    notification. Returns the alerts created (empty without an ACTIVE session with real-time coaching).
+    and `real_time_interventions` (live alerts) count them. After commit the alerts are pushed to the open
+    pages, then each manager gets an in-app notification per escalated alert: the live alert leaves first, and
+    the notices are not written while the conversation's lock is held. Returns the alerts created (empty
+    without an ACTIVE session with real-time coaching).
     """
     session = CoachingSession.objects.filter(brokerage_id=conversation.brokerage_id, agent_id=conversation.agent_id,
                                              status=CoachingSession.Status.ACTIVE).first()
@@ -134,23 +158,17 @@ def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Mes
             title=finding.title[:200], text=finding.message, priority=PRIORITY_BY_SEVERITY[finding.severity],
             suggested_action=finding.suggested_action, evidence=_evidence(finding, analysis), channels=channels,
             escalated=escalate))
-    created = [alert for alert in candidates if _insert_once(alert)]
+    created = _insert(candidates) if candidates else []
     if not created:
         return []
     live = sum(alert.alert_type == CoachingAlert.AlertType.REAL_TIME_SUGGESTION for alert in created)
     CoachingSession.objects.filter(pk=session.pk).update(
         coaching_alerts_sent=F("coaching_alerts_sent") + len(created),
         real_time_interventions=F("real_time_interventions") + live)
+    transaction.on_commit(lambda: _push_all(created))
     escalated = [alert for alert in created if alert.escalated]
     if escalated:
-        brokerage, agent = conversation.brokerage, conversation.agent
-        for manager in _managers(brokerage, agent):
-            for alert in escalated:
-                notify(brokerage=brokerage, recipient=manager, kind="coaching_escalation",
-                       message=f"Escalated coaching alert for {agent.display_name}: {alert.title} "
-                               f"({alert.get_priority_display().lower()}).",
-                       key=f"coaching-escalation-{alert.pk}")
-    transaction.on_commit(lambda: _push_all(created))
+        transaction.on_commit(lambda: _notify_managers(conversation, escalated))
     return created
 
 
@@ -160,8 +178,8 @@ def alert_acknowledge(*, brokerage: Brokerage, actor: User, alert: CoachingAlert
 
     Before: `alert` was looked up in `brokerage` (another brokerage's alert answers 404). Only the alert's agent
     may acknowledge it (anyone else: PermissionDenied). Idempotent: an acknowledged alert is returned unchanged.
-    After: `acknowledged_at` is set, the audit log has an entry, and after commit its new state is pushed, so the agent's other tabs and the managers' pages show it
-    acknowledged.
+    After: `acknowledged_at` is set, the audit log has an entry, and after commit its new state is pushed, so
+    the agent's other tabs and the managers' pages show it acknowledged.
     """
     if alert.brokerage_id != brokerage.pk:
         raise Http404("No such coaching alert.")

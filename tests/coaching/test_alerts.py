@@ -194,10 +194,13 @@ def test_session_counters_count_alerts_and_live_interventions(tenant, conversati
     assert session.real_time_interventions == 2  # the review alert came after the conversation
 
 
-def test_escalations_reach_this_brokerages_managers_only_at_critical(tenant, other_tenant, conversation):
+def test_escalations_reach_this_brokerages_managers_only_at_critical(tenant, other_tenant, conversation,
+                                                                    django_capture_on_commit_callbacks):
     start_session(tenant, Intensity.CRITICAL)
-    alerts = alerts_raise(conversation=conversation,
-                          analysis=analysis(finding("tip", severity="medium"), finding("urgent", severity="critical")))
+    UserFactory(brokerage=tenant.brokerage, role="support_staff", is_active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        alerts = alerts_raise(conversation=conversation, analysis=analysis(finding("tip", severity="medium"),
+                                                                           finding("urgent", severity="critical")))
     assert [(a.code, a.escalated) for a in alerts] == [("tip", False), ("urgent", True)]
     escalations = Notification.objects.filter(kind="coaching_escalation")
     assert sorted(n.recipient.email for n in escalations) == sorted([tenant.owner.email, tenant.support.email])
@@ -205,9 +208,10 @@ def test_escalations_reach_this_brokerages_managers_only_at_critical(tenant, oth
     assert not Notification.objects.filter(recipient__brokerage=other_tenant.brokerage).exists()
 
 
-def test_no_escalation_below_critical_intensity(tenant, conversation):
+def test_no_escalation_below_critical_intensity(tenant, conversation, django_capture_on_commit_callbacks):
     start_session(tenant, Intensity.INTENSIVE)
-    [alert] = alerts_raise(conversation=conversation, analysis=analysis(finding(severity="critical")))
+    with django_capture_on_commit_callbacks(execute=True):
+        [alert] = alerts_raise(conversation=conversation, analysis=analysis(finding(severity="critical")))
     assert not alert.escalated
     assert not Notification.objects.filter(kind="coaching_escalation").exists()
 

@@ -352,3 +352,28 @@ def test_the_labelled_set_produces_well_formed_analyses(final):
             assert f.evidence and 0 <= f.message_index < len(case.messages)
             texts = [" ".join(m.text.split()) for m in case.messages]
             assert all(any(quote.rstrip("…") in text for text in texts) for quote in f.evidence)
+
+
+def test_every_live_finding_of_the_labelled_set_survives_into_the_final_analysis():
+    """Alerts are raised from live analyses: a finding must not be reported live and then vanish or move."""
+    from coaching.analysis.evaluation import load_cases
+
+    from .test_analysis_eval import MAIN_SET
+
+    for case in load_cases(MAIN_SET):
+        final = {f.code: f.message_index for f in analyse(case.messages, final=True).findings}
+        for end in range(1, len(case.messages) + 1):
+            for f in analyse(case.messages[:end], final=False).findings:
+                assert final.get(f.code, "missing") == f.message_index, (case.id, end, f.code)
+
+
+def test_blank_and_unknown_messages_are_skipped_without_shifting_the_message_indexes():
+    clean = convo(*PRICE_OPENING, DEFENSIVE)
+    noisy = [clean[0], MessageIn("system", "The lead joined the chat"), *clean[1:3], MessageIn("agent", "  "),
+             *clean[3:]]
+
+    result = analyse(noisy, final=True)
+
+    assert result.quality_scores_by_area == analyse(clean, final=True).quality_scores_by_area
+    alert = finding(result, "objection_defensive")
+    assert noisy[alert.message_index].text == DEFENSIVE[3:]

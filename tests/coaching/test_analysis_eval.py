@@ -15,9 +15,11 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 MAIN_SET = DATA / "coaching_conversations.json"
 HOLDOUT_SET = DATA / "coaching_conversations_holdout.json"
 
-# The target. Measured: main 0.994, held-out 0.873 (lead qualification 0.83, presentation 0.80,
-# objections 0.93, closing 0.83, market 0.97). The held-out floor sits a little under what was measured so a
-# harmless rule change does not fail the suite, and well above the 0.75 the brief allows.
+# The target. Measured: main 0.995 (115 conversations, the set the rules were developed on), held-out 0.873
+# (lead qualification 0.83, presentation 0.80, objections 0.93, closing 0.83, market 0.97; never tuned on). Three
+# private blind sets, each measured once before joining the main set, scored 0.84, 0.81 and 0.86: expect about
+# 0.85 on conversations nobody has seen. The held-out floor sits under what was measured, so a harmless rule change
+# does not fail the suite.
 MAIN_TARGET = 0.85
 HOLDOUT_FLOOR = 0.80
 AREA_FLOOR = 0.80

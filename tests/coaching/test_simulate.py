@@ -16,8 +16,10 @@ def simulate(*args) -> str:
     return out.getvalue()
 
 
-def test_a_fumbled_price_objection_raises_an_escalated_alert_with_evidence(tenant):
-    output = simulate("--agent", tenant.agent.email, "--intensity", "CRITICAL", "--via", "direct")
+def test_a_fumbled_price_objection_raises_an_escalated_alert_with_evidence(tenant,
+                                                                          django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        output = simulate("--agent", tenant.agent.email, "--intensity", "CRITICAL", "--via", "direct")
 
     conversation = Conversation.objects.get(agent=tenant.agent)
     assert conversation.ended_at is not None

@@ -1,0 +1,391 @@
+"""Message posted → coaching alert frame on the agent's socket, with 1,000 agents connected to one Daphne process
+(issue 5 target: p95 <= 20 ms on the embedded default, <= 30 ms on PostgreSQL + Redis).
+
+A real Daphne server (a subprocess on the benchmark's test database, DEBUG off, the channel layer the settings
+pick: in-memory by default, Redis when REDIS_URL is set) serves the project's ASGI application. 1,000 agents of
+one brokerage connect to /ws/coaching/ with their API tokens (browser format: HTML fragments), and the owner
+connects as the manager who receives escalations. One agent has an ACTIVE coaching session at CRITICAL intensity
+(every finding alerts and high/critical ones escalate: the most work per alert).
+
+A sample: start a live conversation through the API and post the lead's price objection (not timed), then time
+`POST /api/coaching/conversations/{id}/messages` with the agent's fumbled answer, from the moment the request is
+written until the alert's frame for that conversation arrives on the agent's socket. That covers the whole
+path: token auth, `message_record` (row lock, incremental analysis), `alerts_raise`, commit, the on-commit
+render and `group_send`, the consumer and the WebSocket frame.
+
+Baseline in the same rounds, interleaved: a bare Channels push — an HTTP request to a raw ASGI endpoint inside
+the same Daphne process (no Django view, no database) that `group_send`s a one-line fragment to the agent's group,
+timed the same way until the frame arrives. With the in-memory layer a push can only come from inside the Daphne
+process, which is why the baseline goes through HTTP like the measured path. With Redis, a `group_send` straight
+from the benchmark process is measured as well (in the notes).
+
+This module is also the ASGI application Daphne serves (`tests.bench.bench_alerts_devtmp:application`: the project's
+application plus the baseline endpoint), so Django-dependent imports live inside functions: Daphne imports the
+module before Django is set up.
+"""
+
+import asyncio
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import pytest
+
+AGENTS = 1_000
+ROUNDS = 60
+WARMUP = 5
+LIMIT_P95_MS = {"embedded": 20.0, "services": 30.0}
+CONNECT_BATCH = 50
+BARE_PUSH_PATH = "/__bench__/push"
+ROOT = Path(__file__).resolve().parents[2]
+LEAD_LINE = "Honestly the price seems too high for Dubai Marina."
+AGENT_LINE = "That's the price, the owner won't move on it."
+
+_project_application = None
+
+
+async def application(scope, receive, send):
+    """What Daphne serves in this benchmark: the project's ASGI application, plus the baseline's push endpoint."""
+    global _project_application
+    if _project_application is None:
+        from config.asgi import application as project_application
+
+        _project_application = project_application
+        _install()
+    if scope["type"] == "http" and scope["path"] == "/__bench__/timings":
+        import statistics as st
+        body = json.dumps({k: [round(st.median(v),2), round(sorted(v)[int(len(v)*0.95)-1],2), len(v)] for k, v in TIMINGS.items()}).encode()
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
+        return
+    if scope["type"] == "http" and scope["path"] == BARE_PUSH_PATH:
+        await _bare_push(scope, receive, send)
+    else:
+        await _project_application(scope, receive, send)
+
+
+async def _bare_push(scope, receive, send):
+    from channels.layers import get_channel_layer
+
+    from coaching.realtime import agent_group
+
+    message = await receive()
+    while message.get("more_body"):
+        message = await receive()
+    query = parse_qs(scope["query_string"].decode())
+    agent_id, mark = int(query["agent"][0]), query["mark"][0]
+    await get_channel_layer().group_send(agent_group(agent_id), _bare_frame(agent_id, mark))
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+def _bare_frame(agent_id: int, mark: str) -> dict:
+    # The consumer's own handler forwards it (alert 0 is never in a tray), as it forwards a real alert.
+    return {"type": "coaching.frame", "event_type": "COACHING_ALERT", "alert_id": 0, "agent_id": agent_id,
+            "html": f'<div data-bench-mark="{mark}"></div>', "payload": {"mark": mark}}
+
+
+# --- data and server --------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def crowd(django_db_setup, django_db_blocker):
+    """A brokerage with an owner and 1,000 agents holding API tokens; the first agent is coached at CRITICAL.
+    Written in autocommit (outside any test transaction), so the Daphne process sees it."""
+    from django.contrib.auth.hashers import make_password
+    from django.contrib.auth.models import Group
+    from django_scopes import scopes_disabled
+    from rest_framework.authtoken.models import Token
+
+    from brokerages.models import Role, User
+    from brokerages.permissions import role_group_name
+    from coaching.models import CoachingSession, Intensity
+    from tests.factories import BrokerageFactory, UserFactory
+
+    from .conftest import _assert_test_database
+
+    with django_db_blocker.unblock(), scopes_disabled():
+        _assert_test_database()
+        started = time.perf_counter()
+        brokerage = BrokerageFactory(name="Bench Coaching Realty", slug="bench-coaching")
+        owner = UserFactory(brokerage=brokerage, role=Role.BROKERAGE_OWNER, email="owner@bench-coaching.test")
+        unusable = make_password(None)
+        agents = User.objects.bulk_create([
+            User(email=f"agent{n}@bench-coaching.test", full_name=f"Agent {n}", brokerage=brokerage,
+                 role=Role.AGENT, password=unusable) for n in range(AGENTS)], batch_size=500)
+        group = Group.objects.get(name=role_group_name(brokerage, Role.AGENT))
+        User.groups.through.objects.bulk_create(
+            [User.groups.through(user_id=agent.pk, group_id=group.pk) for agent in agents], batch_size=500)
+        tokens = Token.objects.bulk_create([Token(user=user, key=Token.generate_key()) for user in [owner, *agents]])
+        CoachingSession.objects.create(brokerage=brokerage, agent=agents[0], started_by=owner,
+                                       intensity=Intensity.CRITICAL)
+        build_seconds = time.perf_counter() - started
+    keys = [token.key for token in tokens]
+    yield {"owner_token": keys[0], "agent_tokens": keys[1:], "coached_id": agents[0].pk,
+           "build_seconds": build_seconds}
+
+
+@pytest.fixture(scope="module")
+def deferred_test_transaction(django_db_setup, django_db_blocker):
+    """pytest-django wraps the test in a transaction, and the project's SQLite connections begin theirs with
+    IMMEDIATE, which takes the write lock: every write of the server would then wait for the test to end. The
+    test writes nothing itself, so its transaction may be a deferred one (it would lock only on a write)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with django_db_blocker.unblock():
+        connection.ensure_connection()
+    mode, connection.transaction_mode = connection.transaction_mode, None
+    yield
+    connection.transaction_mode = mode
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _database_url() -> str:
+    """The benchmark's test database, for the server process."""
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{name}"
+    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="module")
+def server(crowd, tmp_path_factory):
+    port = _free_port()
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    env = dict(os.environ, DATABASE_URL=_database_url(), DEBUG="false", SECRET_KEY="bench-" + "k" * 50,
+               ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",  # plain HTTP on loopback, no TLS proxy
+               DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1")
+    with log.open("w") as output:
+        process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.bench.bench_alerts_devtmp:application"],
+            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        _wait_ready(port, process, log)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_ready(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"Daphne exited ({process.returncode}):\n{log.read_text()[-3000:]}")
+        try:
+            client = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            client.request("GET", "/api/coaching/conversations")  # loads the project (answers 401)
+            client.getresponse().read()
+            client.close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"Daphne did not answer on port {port}:\n{log.read_text()[-3000:]}")
+
+
+# --- the client side --------------------------------------------------------------------------------------------
+
+class Api:
+    """One keep-alive HTTP connection, used by one request at a time; returns when the request was written."""
+
+    def __init__(self, port: int, token: str):
+        self.client = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.headers = {"Authorization": f"Token {token}", "Content-Type": "application/json"}
+
+    def post(self, path: str, body: dict | None = None) -> tuple[float, int, dict]:
+        payload = json.dumps(body or {})
+        started = time.perf_counter()
+        self.client.request("POST", path, body=payload, headers=self.headers)
+        response = self.client.getresponse()
+        data = response.read()
+        if response.headers.get("Content-Type", "").startswith("application/json"):
+            return started, response.status, json.loads(data)
+        return started, response.status, {"body": data[:500].decode(errors="replace")}
+
+
+async def _frame_with(ws, marker: str) -> float:
+    """When the first frame containing `marker` arrived (other frames, e.g. the lead line's alerts, are skipped)."""
+    while True:
+        frame = await ws.recv()
+        if marker in frame:
+            return time.perf_counter()
+
+
+async def _drain(ws) -> None:
+    while True:
+        try:
+            await asyncio.wait_for(ws.recv(), timeout=0.05)
+        except TimeoutError:
+            return
+
+
+async def _alert_sample(api: Api, ws) -> float:
+    _, status, conversation = await asyncio.to_thread(api.post, "/api/coaching/conversations", {"channel": "call"})
+    assert status == 201, conversation
+    messages = f"/api/coaching/conversations/{conversation['id']}/messages"
+    _, status, body = await asyncio.to_thread(api.post, messages, {"speaker": "lead", "text": LEAD_LINE})
+    assert status == 201, body
+    await _drain(ws)
+    posting = asyncio.create_task(asyncio.to_thread(api.post, messages, {"speaker": "agent", "text": AGENT_LINE}))
+    arrived = await asyncio.wait_for(_frame_with(ws, f'data-conversation="{conversation["id"]}"'), timeout=10)
+    started, status, body = await posting
+    assert status == 201 and body["alerts"], body
+    return (arrived - started) * 1000
+
+
+async def _bare_sample(api: Api, ws, agent_id: int, n: int) -> float:
+    mark = f"bare-{n}"
+    posting = asyncio.create_task(asyncio.to_thread(api.post, f"{BARE_PUSH_PATH}?agent={agent_id}&mark={mark}"))
+    arrived = await asyncio.wait_for(_frame_with(ws, f'data-bench-mark="{mark}"'), timeout=10)
+    started, status, _ = await posting
+    assert status == 204
+    return (arrived - started) * 1000
+
+
+async def _redis_sample(ws, agent_id: int, n: int) -> float:
+    """A group_send from this process through Redis (only meaningful with the Redis layer)."""
+    from channels.layers import get_channel_layer
+
+    from coaching.realtime import agent_group
+
+    mark = f"redis-{n}"
+    started = time.perf_counter()
+    await get_channel_layer().group_send(agent_group(agent_id), _bare_frame(agent_id, mark))
+    arrived = await asyncio.wait_for(_frame_with(ws, f'data-bench-mark="{mark}"'), timeout=10)
+    return (arrived - started) * 1000
+
+
+async def _run(port: int, crowd: dict, with_redis: bool) -> dict:
+    from websockets.asyncio.client import connect
+
+    uri = f"ws://127.0.0.1:{port}/ws/coaching/"
+
+    async def open_socket(token: str):
+        ws = await connect(uri, additional_headers={"Authorization": f"Token {token}"}, ping_interval=None,
+                               proxy=None, open_timeout=120, max_size=None)
+        await ws.recv()  # the tray
+        return ws
+
+    started = time.perf_counter()
+    sockets = []
+    tokens = crowd["agent_tokens"]
+    for first in range(0, len(tokens), CONNECT_BATCH):
+        sockets += await asyncio.gather(*(open_socket(token) for token in tokens[first:first + CONNECT_BATCH]))
+    manager = await open_socket(crowd["owner_token"])
+    connect_seconds = time.perf_counter() - started
+    agent_socket, agent_id = sockets[0], crowd["coached_id"]
+    api = Api(port, tokens[0])
+    target, baseline, redis = [], [], []
+    try:
+        for n in range(WARMUP + ROUNDS):
+            alert_ms = await _alert_sample(api, agent_socket)
+            bare_ms = await _bare_sample(api, agent_socket, agent_id, n)
+            redis_ms = await _redis_sample(agent_socket, agent_id, n) if with_redis else None
+            if n >= WARMUP:
+                target.append(alert_ms)
+                baseline.append(bare_ms)
+                if redis_ms is not None:
+                    redis.append(redis_ms)
+        await _drain(manager)
+        c = http.client.HTTPConnection("127.0.0.1", port); c.request("GET", "/__bench__/timings"); print("\nTIMINGS", c.getresponse().read().decode())
+        still_open = sum(ws.state.name == "OPEN" for ws in [*sockets, manager])
+    finally:
+        api.client.close()
+        for first in range(0, len(sockets), CONNECT_BATCH):
+            await asyncio.gather(*(ws.close() for ws in sockets[first:first + CONNECT_BATCH]))
+        await manager.close()
+    return {"target": target, "baseline": baseline, "redis": redis, "connect_seconds": connect_seconds,
+            "open_sockets": still_open}
+
+
+@pytest.mark.django_db
+def test_alert_latency_with_a_thousand_agents_connected(crowd, server, deferred_test_transaction):
+    from django.conf import settings
+
+    from .conftest import database_label
+    from .timing import BenchResult, Stats
+
+    with_redis = bool(settings.REDIS_URL)
+    measured = asyncio.run(_run(server, crowd, with_redis))
+    database = database_label()
+    mode = "services" if with_redis or "sqlite" not in settings.DATABASES["default"]["ENGINE"] else "embedded"
+    layer = "redis channel layer" if with_redis else "in-memory channel layer"
+    notes = {"server": "one Daphne process (subprocess), DEBUG off", "auth": "API token per socket",
+             "frames": "HTML fragments (browser format)", "intensity": "CRITICAL (alert + escalation per finding)",
+             "sample": "POST agent message -> alert frame for that conversation on the agent's socket",
+             "warmup_rounds": WARMUP, "connect_batch": CONNECT_BATCH}
+    if measured["redis"]:
+        notes["redis_group_send_from_bench_process"] = Stats.of(measured["redis"]).__dict__
+    result = BenchResult(
+        name=f"devtmp_{mode}",
+        description=f"message posted -> alert frame, {AGENTS:,} agents connected",
+        database=f"{database}, {layer}", target=Stats.of(measured["target"]),
+        baseline_name="bare Channels push (HTTP -> group_send -> frame)", baseline=Stats.of(measured["baseline"]),
+        limit_p95_ms=LIMIT_P95_MS[mode], rounds=ROUNDS,
+        dataset={"agents_connected": AGENTS, "managers_connected": 1, "sockets_open_at_end": measured["open_sockets"],
+                 "connect_seconds": round(measured["connect_seconds"], 1),
+                 "build_seconds": round(crowd["build_seconds"], 1)},
+        notes=notes,
+    )
+    result.publish()
+    assert measured["open_sockets"] == AGENTS + 1
+    assert result.met, result.line()
+# appended to the devtmp copy: per-phase timings inside Daphne, dumped by GET /__bench__/timings
+import functools as _ft, threading as _th
+TIMINGS = {}
+def _wrap(module, name, label):
+    original = getattr(module, name)
+    @_ft.wraps(original)
+    def timed(*args, **kwargs):
+        t = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            TIMINGS.setdefault(label, []).append((time.perf_counter() - t) * 1000)
+    setattr(module, name, timed)
+def _install():
+    import coaching.services.conversations as conv, coaching.services.alerts as al, coaching.realtime as rt
+    import brokerages.api_base as ab, coaching.analysis as an
+    from rest_framework.views import APIView
+    _wrap(conv, "message_record", "message_record")
+    _wrap(conv, "alerts_raise", "alerts_raise")
+    _wrap(conv, "analyse", "analyse")
+    _wrap(al, "_push_all", "push_all")
+    _wrap(al, "_notify_managers", "notify_managers")
+    _wrap(ab.TenantAPIView, "initial", "api_initial")
+    _wrap(APIView, "dispatch", "drf_dispatch")
+    _wrap(rt, "_render", "render")
+    original_a2s = rt.async_to_sync
+    def timed_a2s(fn):
+        inner = original_a2s(fn)
+        def call(*a, **k):
+            t = time.perf_counter()
+            try:
+                return inner(*a, **k)
+            finally:
+                TIMINGS.setdefault("group_send_hop", []).append((time.perf_counter() - t) * 1000)
+        return call
+    rt.async_to_sync = timed_a2s
+    _wrap(conv, "_locked_open", "locked_open")
+    _wrap(conv, "history", "history")
+    _wrap(conv, "_link_session", "link_session")
