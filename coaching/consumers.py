@@ -1,6 +1,7 @@
 """The live coaching socket (/ws/coaching/): an agent's alerts and, for managers, their brokerage's escalations.
 
-Browsers (session auth) get HTML fragments that htmx's ws extension swaps in out of band; integration clients
+A page names the lists it shows with `?show=alerts,escalations` (the tray does); without it a client gets
+what the member's role allows. Browsers (session auth) get HTML fragments that htmx's ws extension swaps in out of band; integration clients
 (`?format=json`, usually with an API token) get `{"event_type": ..., "data": ...}` frames. Clients send JSON:
 `{"action": "ack", "alert_id": N}` or `{"action": "ping"}` (htmx's ws-send adds a `HEADERS` key, ignored).
 A frame that cannot be understood gets an error frame back; the socket stays open.
@@ -39,18 +40,22 @@ CLOSE_FORBIDDEN = 4403
 class CoachingConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.joined: list[str] = []
+        self.user = None  # set once the socket is allowed in
         # Alerts already sent with the tray; a push of one of them (created just before the tray was read)
         # is then not prepended a second time.
         self.in_tray: set[int] = set()
         query = parse_qs(self.scope.get("query_string", b"").decode("latin1"))
         self.as_json = query.get("format", [""])[0] == "json"
+        # A page says which lists it shows (`?show=alerts,escalations`), so it gets no frames it has no place for;
+        # without it a client gets whatever the member's role allows.
+        show = set(query.get("show", ["alerts,escalations"])[0].split(","))
         # Accept before refusing, so the client sees why (4401/4403) instead of a bare failed handshake.
         await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        membership = await database_sync_to_async(self._membership)(user)
+        membership = await database_sync_to_async(self._membership)(user, show)
         if membership is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -68,12 +73,13 @@ class CoachingConsumer(AsyncWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
 
-    def _membership(self, user):
+    def _membership(self, user, show: set[str]):
         brokerage = user.brokerage
         if brokerage is None:
             return None
         perms = brokerage_perms(user, brokerage)
-        coached, manages = "use_coaching" in perms, "manage_coaching" in perms
+        coached = "use_coaching" in perms and "alerts" in show
+        manages = "manage_coaching" in perms and "escalations" in show
         if not (coached or manages):
             return None
         return brokerage, coached, manages
@@ -99,6 +105,15 @@ class CoachingConsumer(AsyncWebsocketConsumer):
                                            {"escalations": escalations, "oob": True}))
         return "".join(frame.strip() for frame in frames)
 
+    async def dispatch(self, message):
+        # A pushed frame is forwarded without touching the database, so it skips the hop Channels makes before
+        # every handler to close stale connections in the worker thread: that hop queues behind whatever sync
+        # code runs there (often the very request that raised the alert) and would hold the frame back.
+        if message["type"] == "coaching.frame":
+            await self.coaching_frame(message)
+        else:
+            await super().dispatch(message)
+
     async def coaching_frame(self, event):
         """A pushed alert (see `realtime.alert_push`)."""
         if event["event_type"] == ESCALATION_CREATED and event["agent_id"] == self.user.pk:
@@ -119,6 +134,8 @@ class CoachingConsumer(AsyncWebsocketConsumer):
         await self._send_frame("ERROR", {"message": message}, html)
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.user is None:
+            return  # a refused socket, already closing
         if text_data is None:
             await self._error("Send JSON text frames, not binary ones.")
             return

@@ -5,6 +5,7 @@ Every push carries the rendered fragments and the JSON payload, so a consumer fo
 database: one render per alert, whatever the number of open sockets.
 """
 
+import asyncio
 import datetime as dt
 import logging
 from urllib.parse import parse_qs
@@ -25,6 +26,8 @@ logger = logging.getLogger(__name__)
 
 ALERT_TEMPLATE = "coaching/partials/alert.html"
 TRAY_TEMPLATE = "coaching/partials/alert_tray.html"
+# Event-loop turns a woken consumer needs to write its frame (see `_group_send_all`).
+DELIVERY_TURNS = 3
 # The tray shows the newest unacknowledged alerts; older ones stay on the conversation pages.
 TRAY_LIMIT = 50
 
@@ -73,36 +76,62 @@ def alert_payload(alert: CoachingAlert) -> dict:
     }
 
 
-def _render(alert: CoachingAlert, *, escalation: bool) -> str:
-    """The htmx frame for one alert's current state: a new alert is prepended to its list, an acknowledged one
-    replaces its element (so tabs that did not acknowledge it catch up)."""
-    partial = "replaced" if alert.acknowledged_at else "prepended"
-    return render_to_string(f"{ALERT_TEMPLATE}#{partial}", {"alert": alert, "escalation": escalation}).strip()
+def _message(alert: CoachingAlert, *, escalation: bool) -> tuple[str, dict]:
+    """The group and channel-layer message of one alert's current state for its agent or for the managers.
+
+    The frame is rendered once here: a new alert is prepended to its list, an acknowledged one replaces its
+    element (so tabs that did not acknowledge it catch up)."""
+    acknowledged = alert.acknowledged_at is not None
+    if escalation:
+        group = managers_group(alert.brokerage_id)
+        event_type = ESCALATION_ACKNOWLEDGED if acknowledged else ESCALATION_CREATED
+    else:
+        group = agent_group(alert.agent_id)
+        event_type = ALERT_ACKNOWLEDGED if acknowledged else ALERT_CREATED
+    partial = "replaced" if acknowledged else "prepended"
+    html = render_to_string(f"{ALERT_TEMPLATE}#{partial}", {"alert": alert, "escalation": escalation}).strip()
+    return group, {"type": "coaching.frame", "event_type": event_type, "alert_id": alert.pk,
+                   "agent_id": alert.agent_id, "html": html, "payload": alert_payload(alert)}
+
+
+async def _group_send_all(messages: list[tuple[str, dict]]) -> None:
+    layer = get_channel_layer()
+    for group, message in messages:
+        await layer.group_send(group, message)
+        # With the in-memory layer the woken consumers run in this event loop: a few turns (their receive, wait
+        # and dispatch) let the frames leave before the request thread, which waits for this coroutine, takes
+        # the interpreter back for the rest of its work.
+        for _turn in range(DELIVERY_TURNS):
+            await asyncio.sleep(0)
+
+
+def _send(messages: list[tuple[str, dict]], alerts: list[CoachingAlert]) -> bool:
+    try:
+        async_to_sync(_group_send_all)(messages)
+    except Exception:
+        logger.exception("Coaching alerts %s were saved but could not be pushed to open pages",
+                         ", ".join(str(alert.pk) for alert in alerts))
+        return False
+    return True
+
+
+def alerts_push(alerts: list[CoachingAlert]) -> bool:
+    """Send the alerts' current state to their agents' sockets, then the escalated ones to the managers'.
+
+    Call it after the alerts are committed (`transaction.on_commit`). The agents' frames are rendered and sent
+    first: they are the ones awaited live. Delivery is best effort: the alerts are stored, and a page that
+    reconnects gets them with the tray, so a channel layer that is down is logged and reported (False) rather
+    than raised into the request that created them.
+    """
+    if not _send([_message(alert, escalation=False) for alert in alerts], alerts):
+        return False
+    escalated = [alert for alert in alerts if alert.escalated]
+    return not escalated or _send([_message(alert, escalation=True) for alert in escalated], escalated)
 
 
 def alert_push(alert: CoachingAlert) -> bool:
-    """Send the alert's current state to its agent's sockets and, when escalated, to the managers' sockets.
-
-    Call it after the alert is committed (`transaction.on_commit`). Delivery is best effort: the alert is
-    stored, and a page that reconnects gets it with the tray, so a channel layer that is down is logged and
-    reported (False) rather than raised into the request that created the alert.
-    """
-    acknowledged = alert.acknowledged_at is not None
-    payload = alert_payload(alert)
-    # The agent's frame is rendered and sent before the managers' copy is rendered: it is the one awaited live.
-    sends = [(agent_group(alert.agent_id), ALERT_ACKNOWLEDGED if acknowledged else ALERT_CREATED, False)]
-    if alert.escalated:
-        sends.append((managers_group(alert.brokerage_id),
-                      ESCALATION_ACKNOWLEDGED if acknowledged else ESCALATION_CREATED, True))
-    for group, event_type, escalation in sends:
-        message = {"type": "coaching.frame", "event_type": event_type, "alert_id": alert.pk,
-                   "agent_id": alert.agent_id, "html": _render(alert, escalation=escalation), "payload": payload}
-        try:
-            async_to_sync(get_channel_layer().group_send)(group, message)
-        except Exception:
-            logger.exception("Coaching alert %s was saved but could not be pushed to open pages", alert.pk)
-            return False
-    return True
+    """`alerts_push` of one alert."""
+    return alerts_push([alert])
 
 
 def tray_alerts(*, brokerage: Brokerage, agent: User, limit: int = TRAY_LIMIT) -> QuerySet[CoachingAlert]:

@@ -108,6 +108,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif env_bool("DB_POOL", True):
+    # Daphne runs each request on a fresh thread, so persistent per-thread connections are never reused; a
+    # process-wide psycopg pool is (a new PostgreSQL connection costs milliseconds on every request otherwise).
+    DATABASES["default"]["OPTIONS"] = {
+        "pool": {"min_size": 2, "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "10")), "timeout": 10},
+    }
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "brokerages.User"
@@ -158,7 +166,10 @@ if os.environ.get("EMAIL_HOST"):
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+        # A consumer blocks up to 5 s reading its channel; redis-py's default socket timeout is also 5 s, so an
+        # idle socket would die with "Timeout reading" unless the read may outlast the block.
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}]}}
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

@@ -17,7 +17,7 @@ while the agent has an ACTIVE session with real-time coaching on (a paused sessi
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import F
 from django.http import Http404
 from django.utils import timezone
@@ -27,7 +27,7 @@ from brokerages.services import audit_record, notify
 
 from ..analysis.types import Analysis, Finding
 from ..models import Area, CoachingAlert, CoachingSession, Conversation, Intensity, Message, Priority
-from ..realtime import alert_push
+from ..realtime import alert_push, alerts_push
 
 PRIORITY_BY_SEVERITY = {"low": Priority.LOW, "medium": Priority.MEDIUM, "high": Priority.HIGH,
                         "critical": Priority.CRITICAL}
@@ -75,40 +75,10 @@ def _evidence(finding: Finding, analysis: Analysis) -> list[str]:
     return evidence
 
 
-def _insert(candidates: list[CoachingAlert]) -> list[CoachingAlert]:
-    """Save the alerts and return those saved. Callers hold the conversation's row lock, so the codes read
-    before are current and one INSERT does (PostgreSQL and SQLite >= 3.35 hand back the new ids). The unique
-    constraint catches a writer that did not lock; then each alert is tried on its own and those already
-    stored are skipped."""
-    try:
-        with transaction.atomic():
-            return CoachingAlert.objects.bulk_create(candidates)
-    except IntegrityError:
-        return [alert for alert in candidates if _insert_once(alert)]
-
-
-def _insert_once(alert: CoachingAlert) -> bool:
-    """Save the alert unless the conversation already has one for its code (the savepoint keeps the
-    surrounding transaction usable when it has)."""
-    try:
-        with transaction.atomic():
-            alert.save()
-    except IntegrityError:
-        if CoachingAlert.objects.filter(conversation_id=alert.conversation_id, code=alert.code).exists():
-            return False
-        raise
-    return True
-
-
 def _managers(brokerage: Brokerage, agent: User) -> list[User]:
     """Active members of the brokerage holding `manage_coaching`, other than the agent themself."""
     return list(User.objects.filter(brokerage=brokerage, role__in=MANAGER_ROLES, is_active=True)
                 .exclude(pk=agent.pk).order_by("pk"))
-
-
-def _push_all(alerts: list[CoachingAlert]) -> None:
-    for alert in alerts:
-        alert_push(alert)
 
 
 @transaction.atomic
@@ -122,7 +92,8 @@ def _notify_managers(conversation: Conversation, escalated: list[CoachingAlert])
                    key=f"coaching-escalation-{alert.pk}")
 
 
-@transaction.atomic
+# No savepoint of its own: it runs inside the caller's transaction, and a failure fails the caller anyway.
+@transaction.atomic(savepoint=False)
 def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Message | None = None,
                  ) -> list[CoachingAlert]:
     """Store the alerts the agent's coaching session calls for on this analysis, and push them after commit.
@@ -158,14 +129,17 @@ def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Mes
             title=finding.title[:200], text=finding.message, priority=PRIORITY_BY_SEVERITY[finding.severity],
             suggested_action=finding.suggested_action, evidence=_evidence(finding, analysis), channels=channels,
             escalated=escalate))
-    created = _insert(candidates) if candidates else []
-    if not created:
+    if not candidates:
         return []
+    # One INSERT; PostgreSQL and SQLite >= 3.35 hand back the new ids. The codes read above are current because
+    # the caller holds the conversation's lock; the unique constraint is the backstop for a caller that does
+    # not: its transaction fails with an IntegrityError instead of storing a second alert for a finding.
+    created = CoachingAlert.objects.bulk_create(candidates)
     live = sum(alert.alert_type == CoachingAlert.AlertType.REAL_TIME_SUGGESTION for alert in created)
     CoachingSession.objects.filter(pk=session.pk).update(
         coaching_alerts_sent=F("coaching_alerts_sent") + len(created),
         real_time_interventions=F("real_time_interventions") + live)
-    transaction.on_commit(lambda: _push_all(created))
+    transaction.on_commit(lambda: alerts_push(created))
     escalated = [alert for alert in created if alert.escalated]
     if escalated:
         transaction.on_commit(lambda: _notify_managers(conversation, escalated))

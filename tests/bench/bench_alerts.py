@@ -311,7 +311,10 @@ async def _run(port: int, crowd: dict, with_redis: bool) -> dict:
 
 @pytest.mark.django_db
 def test_alert_latency_with_a_thousand_agents_connected(crowd, server, deferred_test_transaction):
+    from dataclasses import asdict
+
     from django.conf import settings
+    from django.db import connection
 
     from .conftest import database_label
     from .timing import BenchResult, Stats
@@ -319,14 +322,16 @@ def test_alert_latency_with_a_thousand_agents_connected(crowd, server, deferred_
     with_redis = bool(settings.REDIS_URL)
     measured = asyncio.run(_run(server, crowd, with_redis))
     database = database_label()
-    mode = "services" if with_redis or "sqlite" not in settings.DATABASES["default"]["ENGINE"] else "embedded"
+    mode = "embedded" if connection.vendor == "sqlite" and not with_redis else "services"
     layer = "redis channel layer" if with_redis else "in-memory channel layer"
     notes = {"server": "one Daphne process (subprocess), DEBUG off", "auth": "API token per socket",
              "frames": "HTML fragments (browser format)", "intensity": "CRITICAL (alert + escalation per finding)",
              "sample": "POST agent message -> alert frame for that conversation on the agent's socket",
-             "warmup_rounds": WARMUP, "connect_batch": CONNECT_BATCH}
+             "warmup_rounds": WARMUP, "connect_batch": CONNECT_BATCH,
+             "server_env": "SECURE_SSL_REDIRECT=false (plain HTTP on loopback)",
+             "sockets_open_at_end": "every socket, the first ones idle for the whole run, must still be open"}
     if measured["redis"]:
-        notes["redis_group_send_from_bench_process"] = Stats.of(measured["redis"]).__dict__
+        notes["redis_group_send_from_bench_process"] = asdict(Stats.of(measured["redis"]))
     result = BenchResult(
         name=f"coaching_alert_latency_{mode}",
         description=f"message posted -> alert frame, {AGENTS:,} agents connected",

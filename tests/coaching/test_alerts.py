@@ -7,6 +7,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
 from django.http import Http404
 
 from brokerages.models import AuditLog, Notification
@@ -147,22 +148,21 @@ def test_repeated_analyses_alert_each_finding_once_in_order(tenant, conversation
         "code", flat=True)) == ["b_second", "a_first", "c_new"]
 
 
-def test_an_alert_stored_by_another_writer_is_not_raised_again(tenant, conversation, monkeypatch):
-    """The unique constraint backs up the read of existing codes (a writer that skipped the row lock)."""
+def test_the_database_refuses_a_second_alert_for_a_finding(tenant, conversation, monkeypatch):
+    """The unique constraint backs up the read of alerted codes: a caller that skipped the conversation's lock
+    (and so read a stale list) fails instead of storing a duplicate."""
     start_session(tenant, Intensity.CRITICAL)
     [original] = alerts_raise(conversation=conversation, analysis=analysis(finding("dup", severity="low")))
     real_filter = CoachingAlert.objects.filter
 
     def stale_filter(*args, **kwargs):
-        """The read of the conversation's alerted codes sees nothing, as a writer without the lock would."""
         return real_filter(pk=None) if set(kwargs) == {"conversation"} else real_filter(*args, **kwargs)
 
     monkeypatch.setattr(CoachingAlert.objects, "filter", stale_filter)
-    created = alerts_raise(conversation=conversation,
-                           analysis=analysis(finding("dup", severity="low"), finding("fresh", severity="low")))
+    with pytest.raises(IntegrityError), transaction.atomic():
+        alerts_raise(conversation=conversation, analysis=analysis(finding("dup", severity="low")))
     monkeypatch.undo()
-    assert [a.code for a in created] == ["fresh"]
-    assert CoachingAlert.objects.filter(conversation=conversation, code="dup").get() == original
+    assert list(CoachingAlert.objects.filter(conversation=conversation)) == [original]
 
 
 @pytest.mark.parametrize("state", ["none", "paused", "completed", "real_time_off"])
@@ -255,7 +255,7 @@ def test_a_channel_layer_that_is_down_loses_no_alert(tenant, conversation, setti
             django_capture_on_commit_callbacks(execute=True):
         [alert] = alerts_raise(conversation=conversation, analysis=analysis(finding(severity="critical")))
     assert CoachingAlert.objects.filter(pk=alert.pk).exists()
-    assert f"Coaching alert {alert.pk} was saved but could not be pushed" in caplog.text
+    assert f"Coaching alerts {alert.pk} were saved but could not be pushed" in caplog.text
 
 
 # --- acknowledging --------------------------------------------------------------------------------------------

@@ -180,6 +180,29 @@ def test_alerts_reach_their_agent_and_escalations_this_brokerages_managers_only(
         assert f'id="coaching-escalation-{urgent.pk}"' in frame and tenant.agent.display_name in frame
 
 
+def test_a_page_gets_only_the_lists_it_shows(tenant):
+    conversation = coach(tenant.agent, Intensity.CRITICAL)
+    owner, support = session_headers(tenant.owner), session_headers(tenant.support)
+
+    async def scenario():
+        refused = await close_code(support, f"{PATH}?show=alerts")
+        live_page = await connect(owner, f"{PATH}?show=alerts")
+        escalations_page = await connect(owner, f"{PATH}?show=escalations")
+        trays = [await live_page.receive_from(), await escalations_page.receive_from()]
+        await raise_alerts(conversation, finding(severity="critical"))
+        escalation = await escalations_page.receive_from()
+        assert await live_page.receive_nothing(timeout=0.2)
+        for socket in (live_page, escalations_page):
+            await socket.disconnect()
+        return refused, trays, escalation
+
+    refused, (live_tray, escalations_tray), escalation = async_to_sync(scenario)()
+    assert refused == 4403  # support staff are not coached: a page of their own alerts has nothing for them
+    assert "coaching-alerts" in live_tray and "coaching-escalations" not in live_tray
+    assert "coaching-escalations" in escalations_tray and "coaching-alerts" not in escalations_tray
+    assert 'hx-swap-oob="afterbegin:#coaching-escalations"' in escalation
+
+
 def test_bad_frames_get_an_error_back_and_the_socket_stays_open(tenant, other_tenant):
     [colleagues_alert] = alerts_raise(conversation=coach(UserFactory(brokerage=tenant.brokerage, role=Role.AGENT)),
                                       analysis=analysis(finding(severity="low")))

@@ -44,7 +44,7 @@ def test_the_live_page_shows_the_session_card_tray_and_start_form(tenant, login)
     assert page.status_code == 200
     html = page.content.decode()
     assert 'id="session-card"' in html and "Start coaching" in html
-    assert 'ws-connect="/ws/coaching/"' in html and 'id="coaching-alerts"' in html
+    assert 'ws-connect="/ws/coaching/?show=alerts"' in html and 'id="coaching-alerts"' in html
     assert "Start a new conversation" in html and "No conversation is open" in html
     # Agents choose up to intensive; critical is the managers'.
     assert 'value="INTENSIVE"' in html and 'value="CRITICAL"' not in html
@@ -308,7 +308,7 @@ def test_the_escalations_page_listens_for_escalations(tenant, login):
         code="no_next_step", title="Secure a next step", text="Offer two viewing times.", priority="HIGH",
         escalated=True)
     html = login(tenant.support).get(reverse("coaching:escalations")).content.decode()
-    assert 'id="coaching-escalations"' in html and 'ws-connect="/ws/coaching/"' in html
+    assert 'id="coaching-escalations"' in html and 'ws-connect="/ws/coaching/?show=escalations"' in html
     assert "Secure a next step" in html and tenant.agent.display_name in html
 
 
