@@ -38,6 +38,13 @@ def session_for_agent(*, brokerage: Brokerage, agent: User) -> CoachingSession |
                                           status__in=CoachingSession.RUNNING).first()
 
 
+def active_session_for(conversation: Conversation) -> CoachingSession | None:
+    """The ACTIVE session of the conversation's agent, the one that coaches it in real time (a paused one does
+    not)."""
+    return CoachingSession.objects.filter(brokerage_id=conversation.brokerage_id, agent_id=conversation.agent_id,
+                                          status=CoachingSession.Status.ACTIVE).first()
+
+
 def sessions(brokerage: Brokerage, user: User, perms: frozenset[str], *, agent_id: int | None = None,
              running: bool | None = None) -> QuerySet[CoachingSession]:
     """Sessions the user may see (their own, or the team's for managers), newest first."""
@@ -56,17 +63,18 @@ def running_sessions_by_agent(brokerage: Brokerage) -> dict[int, CoachingSession
         brokerage=brokerage, status__in=CoachingSession.RUNNING)}
 
 
+def _average_quality(conversations: QuerySet[Conversation]) -> float | None:
+    average = conversations.filter(quality_score__isnull=False).aggregate(value=Avg("quality_score"))["value"]
+    return None if average is None else round(average, 1)
+
+
 def mean_quality(*, brokerage: Brokerage, agent: User, since: dt.datetime, until: dt.datetime) -> float | None:
     """The agent's average quality over conversations that ended in [since, until); None without any."""
-    average = Conversation.objects.filter(
-        brokerage=brokerage, agent=agent, ended_at__gte=since, ended_at__lt=until, quality_score__isnull=False,
-    ).aggregate(value=Avg("quality_score"))["value"]
-    return None if average is None else round(average, 1)
+    return _average_quality(Conversation.objects.filter(brokerage=brokerage, agent=agent, ended_at__gte=since,
+                                                        ended_at__lt=until))
 
 
 def session_quality(session: CoachingSession) -> float | None:
     """Average quality of the ended conversations the session monitored."""
-    average = Conversation.objects.filter(
-        brokerage_id=session.brokerage_id, session=session, ended_at__isnull=False, quality_score__isnull=False,
-    ).aggregate(value=Avg("quality_score"))["value"]
-    return None if average is None else round(average, 1)
+    return _average_quality(Conversation.objects.filter(brokerage_id=session.brokerage_id, session=session,
+                                                        ended_at__isnull=False))

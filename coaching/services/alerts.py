@@ -27,6 +27,7 @@ from brokerages.services import audit_record, notify
 
 from ..analysis.types import Analysis, Finding
 from ..models import Area, CoachingAlert, CoachingSession, Conversation, Intensity, Message, Priority
+from ..selectors.sessions import active_session_for
 from ..realtime import alert_push, alerts_push
 
 PRIORITY_BY_SEVERITY = {"low": Priority.LOW, "medium": Priority.MEDIUM, "high": Priority.HIGH,
@@ -107,8 +108,7 @@ def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Mes
     the notices are not written while the conversation's lock is held. Returns the alerts created (empty
     without an ACTIVE session with real-time coaching).
     """
-    session = CoachingSession.objects.filter(brokerage_id=conversation.brokerage_id, agent_id=conversation.agent_id,
-                                             status=CoachingSession.Status.ACTIVE).first()
+    session = active_session_for(conversation)
     if session is None or not session.enable_real_time_coaching:
         return []
     alerted = set(CoachingAlert.objects.filter(conversation=conversation).values_list("code", flat=True))

@@ -35,7 +35,7 @@ from ..models import CoachingAlert, CoachingSession, Conversation, ConversationC
 from ..permissions import is_coach
 from ..selectors.conversations import history
 from ..selectors.performance import performance_invalidate
-from ..selectors.sessions import session_quality
+from ..selectors.sessions import active_session_for, session_quality
 from ..transcripts import TranscriptLine
 from .alerts import alerts_raise
 
@@ -104,16 +104,11 @@ def _check_actor(brokerage: Brokerage, actor: User | None, agent: User, lead: Le
         raise ValidationError({"lead": "You can only log conversations with leads you work."})
 
 
-def _running_session(conversation: Conversation) -> CoachingSession | None:
-    return CoachingSession.objects.filter(brokerage_id=conversation.brokerage_id, agent_id=conversation.agent_id,
-                                          status=CoachingSession.Status.ACTIVE).first()
-
-
 def _link_session(conversation: Conversation) -> None:
     """The first time a conversation is seen during the agent's active session, the session monitors it."""
     if conversation.session_id is not None:
         return
-    session = _running_session(conversation)
+    session = active_session_for(conversation)
     if session is not None:
         conversation.session = session
         CoachingSession.objects.filter(pk=session.pk).update(conversations_monitored=F("conversations_monitored") + 1)
