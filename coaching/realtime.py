@@ -16,8 +16,8 @@ from channels.layers import get_channel_layer
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
-from rest_framework.authtoken.models import Token
 
+from brokerages.authentication import active_token
 from brokerages.models import Brokerage, User
 
 from .models import CoachingAlert
@@ -160,10 +160,8 @@ def _token_key(scope) -> str | None:
 
 @database_sync_to_async
 def _token_user(key: str):
-    token = Token.objects.select_related("user").filter(key=key).first()
-    if token is None or not token.user.is_active:
-        return AnonymousUser()
-    return token.user
+    token = active_token(key)
+    return AnonymousUser() if token is None else token.user
 
 
 class TokenOrSessionAuth:

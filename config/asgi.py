@@ -1,5 +1,6 @@
 """HTTP through Django, WebSockets through Channels (routes are added by the apps that need them)."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -35,3 +36,7 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything loaded so far lives as long as the process: keep it out of the cyclic garbage collector's sweeps,
+# which otherwise walk it on every full collection and stall the event loop (and every socket it serves).
+gc.freeze()

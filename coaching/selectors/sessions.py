@@ -38,9 +38,16 @@ def session_for_agent(*, brokerage: Brokerage, agent: User) -> CoachingSession |
                                           status__in=CoachingSession.RUNNING).first()
 
 
+SESSION_FIELD = Conversation._meta.get_field("session")
+
+
 def active_session_for(conversation: Conversation) -> CoachingSession | None:
     """The ACTIVE session of the conversation's agent, the one that coaches it in real time (a paused one does
-    not)."""
+    not). A conversation read with its session (`select_related`) answers without a query when that session is
+    the active one: an agent has one running session at most."""
+    if conversation.session_id is not None and SESSION_FIELD.is_cached(conversation):
+        if conversation.session.status == CoachingSession.Status.ACTIVE:
+            return conversation.session
     return CoachingSession.objects.filter(brokerage_id=conversation.brokerage_id, agent_id=conversation.agent_id,
                                           status=CoachingSession.Status.ACTIVE).first()
 

@@ -33,7 +33,7 @@ from ..analysis import analyse, analyse_with
 from ..analysis.types import Analysis
 from ..models import CoachingAlert, CoachingSession, Conversation, ConversationChannel, Message, Speaker
 from ..permissions import is_coach
-from ..selectors.conversations import history
+from ..selectors.conversations import as_history, history, message_rows
 from ..selectors.performance import performance_invalidate
 from ..selectors.sessions import active_session_for, session_quality
 from ..transcripts import TranscriptLine
@@ -165,8 +165,8 @@ def conversation_start(*, brokerage: Brokerage, actor: User | None, agent: User,
 
 
 def _locked_open(brokerage: Brokerage, conversation: Conversation) -> Conversation:
-    conversation = Conversation.objects.select_for_update(of=("self",)).select_related("agent", "lead").get(
-        pk=conversation.pk, brokerage=brokerage)
+    conversation = Conversation.objects.select_for_update(of=("self",)).select_related(
+        "agent", "lead", "session").get(pk=conversation.pk, brokerage=brokerage)
     if not conversation.is_open:
         raise ValidationError("This conversation has ended; start a new one.", code="conversation_ended")
     return conversation
@@ -190,13 +190,13 @@ def message_record(*, brokerage: Brokerage, actor: User | None, conversation: Co
     if sent_at is not None:
         _not_in_future(sent_at, "sent_at", now)
     conversation = _locked_open(brokerage, conversation)
-    last = Message.objects.filter(brokerage=brokerage, conversation=conversation).order_by("-position").values(
-        "position", "sent_at").first()
-    floor = last["sent_at"] if last else conversation.started_at
-    message = Message(brokerage=brokerage, conversation=conversation, position=(last["position"] if last else 0) + 1,
-                      speaker=speaker, text=text.strip(), sent_at=max(sent_at or now, floor))
+    rows = message_rows(conversation)
+    position, floor = (rows[-1][0], rows[-1][-1]) if rows else (0, conversation.started_at)
+    message = Message(brokerage=brokerage, conversation=conversation, position=position + 1, speaker=speaker,
+                      text=text.strip(), sent_at=max(sent_at or now, floor))
     message.save()
-    analysis = analyse(history(conversation), final=False)
+    rows.append((message.position, message.speaker, message.text, message.sent_at))
+    analysis = analyse(as_history(rows), final=False)
     conversation.message_count = message.position
     conversation.analysis = analysis.to_dict()
     conversation.analysis_engine = analysis.engine
