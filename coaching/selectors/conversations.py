@@ -31,20 +31,35 @@ def open_conversations(brokerage: Brokerage, agent: User) -> QuerySet[Conversati
         "lead")
 
 
+def conversations_scored(brokerage: Brokerage, start, end) -> list[tuple]:
+    """(agent id, ended at, quality score) of the conversations that ended in [start, end) with a score (the
+    analytics rollup's reader)."""
+    return list(Conversation.objects.filter(brokerage=brokerage, ended_at__gte=start, ended_at__lt=end,
+                                            quality_score__isnull=False)
+                .values_list("agent_id", "ended_at", "quality_score"))
+
+
 def messages_of(conversation: Conversation) -> QuerySet[Message]:
     return Message.objects.filter(brokerage_id=conversation.brokerage_id, conversation=conversation).order_by(
         "position")
 
 
 def history(conversation: Conversation) -> list[MessageIn]:
-    """The conversation as the analyser takes it (only the three columns it reads).
+    """The conversation as the analyser takes it (only the three columns it reads)."""
+    return as_history(message_rows(conversation))
 
-    A transcript pasted without times stores every message at the conversation's start; the analyser then gets
-    no times at all rather than a string of zero-second replies that would flatter the agent.
-    """
-    rows = list(messages_of(conversation).values_list("speaker", "text", "sent_at"))
-    untimed = len(rows) > 1 and len({sent_at for _, _, sent_at in rows}) == 1
-    return [MessageIn(speaker, text, None if untimed else sent_at) for speaker, text, sent_at in rows]
+
+def message_rows(conversation: Conversation) -> list[tuple]:
+    """(position, speaker, text, sent_at) of every message, in order."""
+    return list(messages_of(conversation).values_list("position", "speaker", "text", "sent_at"))
+
+
+def as_history(rows: list[tuple]) -> list[MessageIn]:
+    """`message_rows` as the analyser takes them. A transcript pasted without times stores every message at the
+    conversation's start; the analyser then gets no times at all rather than a string of zero-second replies
+    that would flatter the agent."""
+    untimed = len(rows) > 1 and len({sent_at for *_, sent_at in rows}) == 1
+    return [MessageIn(speaker, text, None if untimed else sent_at) for _, speaker, text, sent_at in rows]
 
 
 def analysis_of(conversation: Conversation) -> Analysis | None:
