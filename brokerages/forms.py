@@ -7,6 +7,16 @@ from .permissions import TENANT_ROLES
 from .services import PROFILE_FIELDS
 from .uploads import check_image
 
+
+class DateInput(forms.DateInput):
+    """The browser's date picker, which reads and writes ISO dates whatever the site's date format."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%d")
+
+
 TENANT_ROLE_CHOICES = [(value, label) for value, label in Role.choices if value in TENANT_ROLES]
 
 

@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils import timezone
 
+from brokerages.forms import DateInput
+
 from .models import ConversationChannel, Intensity, TrainingPlanItem
 from .permissions import AGENT_INTENSITIES
 from .services.conversations import MAX_MESSAGE_CHARS
@@ -16,15 +18,6 @@ PAGE_SIZE = 25
 LOOKBACK_CHOICES = [(7, "Last 7 days"), (30, "Last 30 days"), (90, "Last 90 days"), (365, "Last 12 months")]
 # A pasted transcript of MAX_MESSAGES messages of a few hundred characters each.
 MAX_TRANSCRIPT_CHARS = 200_000
-
-
-class DateInput(forms.DateInput):
-    """The browser's date picker, which reads and writes ISO dates whatever the site's date format."""
-
-    input_type = "date"
-
-    def __init__(self, attrs=None):
-        super().__init__(attrs, format="%Y-%m-%d")
 
 
 def _agent_choices(agents, blank: str | None = None):

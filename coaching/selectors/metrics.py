@@ -25,6 +25,7 @@ from nurturing.models import Lead, Stage
 
 from ..models import Area, CoachingAlert, CoachingSession, Conversation, TrainingPlan, TrainingPlanItem
 from .performance import HANDLED_SCORE
+from .sessions import sessions_during
 
 ASSUMPTION_KEYS = ("coaching_review_minutes_per_conversation", "coaching_reviewer_hourly_cost_aed",
                    "coaching_platform_monthly_cost_aed")
@@ -132,8 +133,7 @@ def _ratio(part: float, whole: float, digits: int = 4) -> float | None:
 def _sessions(brokerage: Brokerage, start: dt.datetime, end: dt.datetime
               ) -> tuple[list[CoachingSession], set[int]]:
     """The sessions that ran during the period, and their agents (the coached agents)."""
-    sessions = list(CoachingSession.objects.filter(brokerage=brokerage, started_at__lt=end)
-                    .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start)))
+    sessions = list(sessions_during(brokerage, start, end))
     return sessions, {session.agent_id for session in sessions}
 
 

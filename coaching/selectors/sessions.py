@@ -2,7 +2,7 @@
 
 import datetime as dt
 
-from django.db.models import Avg, QuerySet
+from django.db.models import Avg, Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from brokerages.models import Brokerage, User
@@ -63,6 +63,12 @@ def sessions(brokerage: Brokerage, user: User, perms: frozenset[str], *, agent_i
     elif running is False:
         queryset = queryset.exclude(status__in=CoachingSession.RUNNING)
     return queryset.select_related("agent", "started_by")
+
+
+def sessions_during(brokerage: Brokerage, start: dt.datetime, end: dt.datetime) -> QuerySet[CoachingSession]:
+    """The sessions that ran during [start, end): started before its end and not ended before its start."""
+    return (CoachingSession.objects.filter(brokerage=brokerage, started_at__lt=end)
+            .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=start)).select_related("agent"))
 
 
 def running_sessions_by_agent(brokerage: Brokerage) -> dict[int, CoachingSession]:
