@@ -27,8 +27,6 @@ class MenuItem:
 
 # Sections announced in the menus whose pages later issues build; `coming_soon` serves only these.
 UPCOMING_SECTIONS: dict[str, tuple[str, str]] = {
-    "team-performance": ("Team Performance", "view_team_performance"),
-    "lead-analytics": ("Lead Analytics", "view_team_performance"),
     "assistant": ("Agentic Assistant", "use_workflow_automation"),
     "properties": ("Properties", "use_workflow_automation"),
     "reports": ("Reports", "use_workflow_automation"),
@@ -41,9 +39,10 @@ def _upcoming(label: str, section: str) -> MenuItem:
 
 MENUS: dict[str, tuple[MenuItem, ...]] = {
     Role.BROKERAGE_OWNER: (
-        MenuItem("Dashboard", "home", "view_brokerage"),
-        _upcoming("Team Performance", "team-performance"),
-        _upcoming("Lead Analytics", "lead-analytics"),
+        MenuItem("Dashboard", "analytics:dashboard", "view_team_performance"),
+        MenuItem("Team Performance", "analytics:team", "view_team_performance"),
+        MenuItem("Lead Analytics", "analytics:leads", "view_team_performance"),
+        MenuItem("Reports", "analytics:reports", "view_team_performance"),
         MenuItem("Leads", "nurturing:leads", "work_leads"),
         MenuItem("Follow-up queue", "nurturing:followups", "work_leads"),
         MenuItem("Sequences", "nurturing:sequences", "manage_nurturing"),
@@ -77,7 +76,8 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
     ),
     Role.SUPPORT_STAFF: (
         MenuItem("Dashboard", "home", "view_brokerage"),
-        _upcoming("Team Performance", "team-performance"),
+        MenuItem("Team Performance", "analytics:team", "view_team_performance"),
+        MenuItem("Lead Analytics", "analytics:leads", "view_team_performance"),
         MenuItem("Leads", "nurturing:leads", "work_leads"),
         MenuItem("Follow-up queue", "nurturing:followups", "work_leads"),
         MenuItem("Import leads", "nurturing:import", "manage_leads"),

@@ -130,6 +130,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("ai_provider", "AI provider", "choice", "default",
                 "Which engine writes answers and drafts; the local engine works offline.", "AI",
                 choices=AI_PROVIDERS),
+    SettingSpec("weekly_report_enabled", "E-mail the weekly team report", "bool", True,
+                "Every Monday morning each owner receives the team performance report of the past seven days "
+                "as a PDF. Turn off to stop these e-mails.", "Analytics"),
 )
 
 REGISTRY: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}

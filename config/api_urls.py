@@ -17,4 +17,5 @@ urlpatterns = [
     path("knowledge/search", copilot_api.KnowledgeSearchAPI.as_view(), name="api-knowledge-search"),
     path("", include("nurturing.api.urls")),
     path("", include("coaching.api.urls")),
+    path("", include("analytics.api")),
 ]

@@ -19,4 +19,9 @@ app.conf.beat_schedule = {
     "speed-to-lead": {"task": "nurturing.tasks.sweeps.speed_to_lead_all", "schedule": 60.0},
     # Approved follow-ups held back by quiet hours go out soon after the hours end.
     "send-due-followups": {"task": "nurturing.tasks.sweeps.send_due_all", "schedule": 300.0},
+    # Analytics rows of the last days, rewritten nightly (times are CELERY_TIMEZONE, Asia/Dubai).
+    "analytics-rollup": {"task": "analytics.tasks.rollup_all_brokerages", "schedule": crontab(hour=2, minute=15)},
+    # The owners' weekly team report, Monday morning after the night's rollup.
+    "analytics-weekly-report": {"task": "analytics.tasks.weekly_report_all",
+                                "schedule": crontab(hour=7, minute=0, day_of_week="mon")},
 }

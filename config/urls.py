@@ -8,6 +8,7 @@ urlpatterns = [
     path("", include("copilot.urls")),
     path("", include("nurturing.urls")),
     path("", include("coaching.urls")),
+    path("analytics/", include("analytics.urls")),
     path("api/", include("config.api_urls")),
 ]
 

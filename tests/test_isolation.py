@@ -16,6 +16,7 @@ from copilot.models import KnowledgeArticle, MentorQuestion
 
 from .conftest import Tenant, make_tenant
 from .isolation import AGENT, EVERYONE, MANAGERS, OWNER, PUBLIC, SIGNED, SUPPORT, Case
+from .analytics.routes import ROUTES as ANALYTICS_ROUTES
 from .coaching.routes import ROUTES as COACHING_ROUTES
 from .nurturing.routes import ROUTES as NURTURING_ROUTES
 from .images import png_bytes
@@ -45,6 +46,7 @@ def mentor_question(tenant: Tenant, member: User) -> dict:
 ROUTES: dict[str, list[Case]] = {
     **NURTURING_ROUTES,
     **COACHING_ROUTES,
+    **ANALYTICS_ROUTES,
     # Public by design: signing in and resetting a password, and the API's description.
     "login": [Case(PUBLIC)],
     "logout": [Case(PUBLIC, ("POST",))],
@@ -60,7 +62,6 @@ ROUTES: dict[str, list[Case]] = {
     "account_token_create": [Case(EVERYONE, ("POST",))],
     "account_token_revoke": [Case(EVERYONE, ("POST",))],
     "coming_soon": [
-        Case(frozenset({OWNER, SUPPORT}), kwargs={"section": "team-performance"}, label="team perf"),
         Case(frozenset({OWNER, AGENT}), kwargs={"section": "properties"}, label="properties"),
     ],
     # Owners: brokerage management.

@@ -92,14 +92,15 @@ class Totals:
 
 
 MONEY = DecimalField(max_digits=20, decimal_places=4)
+# Aliased ("total_…"): an annotation named like a field would shadow the field in the products below.
 AGGREGATES = {
-    **{name: Coalesce(Sum(name), 0) for name in SUMS},
-    "commission_earned": Coalesce(Sum("commission_earned"), Decimal(0), output_field=MONEY),
-    "satisfaction_points": Coalesce(Sum(F("client_satisfaction_score") * F("satisfaction_ratings"),
-                                        output_field=MONEY), Decimal(0), output_field=MONEY),
-    "response_minutes": Coalesce(Sum(F("response_time_minutes") * F("leads_responded")), 0),
-    "quality_points": Coalesce(Sum(F("conversation_quality") * F("conversations"), output_field=MONEY),
-                               Decimal(0), output_field=MONEY),
+    **{f"total_{name}": Coalesce(Sum(name), 0) for name in SUMS},
+    "total_commission_earned": Coalesce(Sum("commission_earned"), Decimal(0), output_field=MONEY),
+    "total_satisfaction_points": Coalesce(Sum(F("client_satisfaction_score") * F("satisfaction_ratings"),
+                                              output_field=MONEY), Decimal(0), output_field=MONEY),
+    "total_response_minutes": Coalesce(Sum(F("response_time_minutes") * F("leads_responded")), 0),
+    "total_quality_points": Coalesce(Sum(F("conversation_quality") * F("conversations"), output_field=MONEY),
+                                     Decimal(0), output_field=MONEY),
 }
 
 
@@ -118,7 +119,7 @@ def _rows(brokerage: Brokerage, period: Period, agent_id: int | None) -> QuerySe
 
 
 def _totals(values: dict) -> Totals:
-    return Totals(**{item.name: values[item.name] for item in fields(Totals)})
+    return Totals(**{item.name: values[f"total_{item.name}"] for item in fields(Totals)})
 
 
 def totals_by_agent(brokerage: Brokerage, period: Period, agent_id: int | None = None) -> dict[int, Totals]:

@@ -7,8 +7,9 @@ named, so the reader (analytics) buckets them by day in the brokerage's time zon
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, F, IntegerField, Min, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Greatest, Trim
+from django.db.models import (BooleanField, Case, Count, Exists, F, FloatField, Func, Min, OuterRef,
+                              Q, QuerySet, Subquery, When)
+from django.db.models.functions import Coalesce, Trim
 
 from brokerages.models import Brokerage
 
@@ -40,9 +41,31 @@ def leads_first_contacted(brokerage: Brokerage, start: dt.datetime, end: dt.date
 # Lead cohorts: the lead analytics' readers. A cohort is the leads created in [start, end) (one agent's when
 # `agent_id` is given); each reader runs one query whatever the cohort's size, counting in the database.
 
-# The pipeline ladder in order; a lost lead climbed no further than the last stage it held before.
+# The pipeline's stages in order (lost is off the ladder: a lost lead got as far as it had climbed).
 LADDER = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.VIEWING, Stage.OFFER, Stage.WON)
-COHORT_GROUPS = ("assigned_agent_id", "source")
+
+
+class _Milliseconds(Func):
+    """Milliseconds from the second timestamp to the first (NULL when either is), in the database's own date
+    arithmetic: Django's `F() + timedelta` runs a Python function per row on SQLite, twenty times slower over a
+    year of leads. SQLite keeps time to the millisecond, so there the figure is whole milliseconds (a limit
+    can be off by under a millisecond); PostgreSQL's is exact."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, template="(EXTRACT(EPOCH FROM (%(expressions)s)) * 1000)",
+                              arg_joiner=" - ", **extra)
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection,
+                              template="ROUND((julianday(%(expressions)s)) * 86400000.0)",
+                              arg_joiner=") - julianday(", **extra)
+
+
+def _ms(delta: dt.timedelta) -> int:
+    return round(delta.total_seconds() * 1000)
 
 
 @dataclass(frozen=True)
@@ -55,8 +78,11 @@ class CohortRules:
       before `as_of`, and no contact either way (call, message, e-mail, meeting) in the `quiet_days` before
       `as_of`;
     - retained at D days (only leads created D days or more before `now` are old enough to be judged): won
-      within D days of creation, or not lost within D days and contacted either way on or after day D. A lead
-      reopened since it was lost counts by its current stage.
+      within D days of creation, or not lost within D days and contacted either way on or after day D (the
+      last contact stamp covers both directions). A lead reopened since it was lost counts by its current
+      stage.
+
+    The conditions name the aliases `leads()` puts on a cohort.
     """
 
     now: dt.datetime
@@ -69,11 +95,30 @@ class CohortRules:
     def quiet_before(self) -> dt.datetime:
         return self.as_of - dt.timedelta(days=self.quiet_days)
 
+    @property
+    def judged_now(self) -> bool:
+        return self.as_of >= self.now
+
+    def leads(self, leads: QuerySet[Lead]) -> QuerySet[Lead]:
+        """The cohort with what the conditions read: time to first contact, to closing and to the last contact,
+        and (judged in the past) the stage at `as_of`."""
+        leads = leads.alias(response_ms=_Milliseconds("first_contacted_at", "created_at"),
+                            closed_ms=_Milliseconds("stage_changed_at", "created_at"),
+                            last_touch_ms=_Milliseconds("last_contacted_at", "created_at"))
+        if self.judged_now:
+            return leads
+        last = StageChange.objects.filter(lead=OuterRef("pk"), changed_at__lt=self.as_of).order_by(
+            "-changed_at", "-id").values("to_stage")[:1]
+        return leads.alias(stage_at_end=Coalesce(Subquery(last), F("stage")))
+
+    def answered_within(self, limit: dt.timedelta) -> Q:
+        return Q(response_ms__lte=_ms(limit))
+
     def leaking(self) -> Q:
         quiet_before = self.quiet_before
         waiting = Q(do_not_contact=False, created_at__lte=quiet_before)
-        if self.as_of >= self.now:
-            # Judged now: the stamps are the whole story.
+        if self.judged_now:
+            # The stamps are the whole story.
             return waiting & Q(stage__in=OPEN_STAGES) & (
                 Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lte=quiet_before))
         # Judged at a past moment: a later contact hides whether there was one in the quiet window, so only
@@ -85,21 +130,15 @@ class CohortRules:
             Q(last_contacted_at__isnull=True) | Q(last_contacted_at__lte=quiet_before)
             | Q(last_contacted_at__gte=self.as_of) & ~Q(Exists(touched)))
 
-    def stage_at_end(self):
-        """The stage the lead was in at `as_of` (its last change before then; its stage when none was kept)."""
-        last = StageChange.objects.filter(lead=OuterRef("pk"), changed_at__lt=self.as_of).order_by(
-            "-changed_at", "-id").values("to_stage")[:1]
-        return Coalesce(Subquery(last), F("stage"))
-
     def old_enough(self, days: int) -> Q:
         return Q(created_at__lte=self.now - dt.timedelta(days=days))
 
     def retained(self, days: int) -> Q:
-        day = F("created_at") + dt.timedelta(days=days)
-        won_in_time = Q(stage=Stage.WON, stage_changed_at__lt=day)
-        lost_in_time = Q(stage=Stage.LOST, stage_changed_at__lt=day)
-        still_talking = Q(last_contacted_at__gte=day) | Q(last_inbound_at__gte=day)
-        return self.old_enough(days) & (won_in_time | (~lost_in_time & still_talking))
+        window = _ms(dt.timedelta(days=days))
+        # Closed within the window: won is retained, lost is not; otherwise it takes a contact after the window.
+        verdict = Case(When(Q(stage__in=CLOSED_STAGES) & Q(closed_ms__lt=window), then=Q(stage=Stage.WON)),
+                       default=Q(last_touch_ms__gte=window), output_field=BooleanField())
+        return self.old_enough(days) & Q(verdict)
 
 
 def _cohort(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, agent_id: int | None):
@@ -107,19 +146,17 @@ def _cohort(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, agent_id
     return leads.filter(assigned_agent_id=agent_id) if agent_id else leads
 
 
-def cohort_counts(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, rules: CohortRules, *, by: str,
+def cohort_counts(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, rules: CohortRules, *,
                   agent_id: int | None = None) -> list[dict]:
-    """One dict per value of `by` ("assigned_agent_id" or "source") among the cohort's leads, with `key` (that
-    value), `first_created` (the earliest creation) and the counts: leads, contacted (first contact recorded),
-    within_<i> (answered within `rules.response_limits[i]`), leaking, won, lost (current stage), old_<D> and
-    retained_<D> per retention window D. One query."""
-    if by not in COHORT_GROUPS:
-        raise ValueError(f"Cannot group a cohort by {by!r}.")
+    """One dict per (agent, source) pair among the cohort's leads, with `agent_id`, `source`, `first_created`
+    (the earliest creation) and the counts: leads, contacted (first contact recorded), within_<i> (answered
+    within `rules.response_limits[i]`), leaking, won, lost (current stage), old_<D> and retained_<D> per
+    retention window D. One query; at most agents × sources rows, whatever the number of leads."""
     counts = {
         "first_created": Min("created_at"),
         "leads": Count("pk"),
         "contacted": Count("pk", filter=Q(first_contacted_at__isnull=False)),
-        **{f"within_{index}": Count("pk", filter=Q(first_contacted_at__lte=F("created_at") + limit))
+        **{f"within_{index}": Count("pk", filter=rules.answered_within(limit))
            for index, limit in enumerate(rules.response_limits)},
         "leaking": Count("pk", filter=rules.leaking()),
         "won": Count("pk", filter=Q(stage=Stage.WON)),
@@ -128,41 +165,35 @@ def cohort_counts(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, ru
     for days in rules.retention_days:
         counts[f"old_{days}"] = Count("pk", filter=rules.old_enough(days))
         counts[f"retained_{days}"] = Count("pk", filter=rules.retained(days))
-    leads = _cohort(brokerage, start, end, agent_id)
-    if rules.as_of < rules.now:
-        leads = leads.alias(stage_at_end=rules.stage_at_end())
-    rows = leads.values(by).order_by(by).annotate(**counts)
-    return [{"key": row.pop(by), **row} for row in rows]
+    rows = (rules.leads(_cohort(brokerage, start, end, agent_id)).values("assigned_agent_id", "source")
+            .order_by("assigned_agent_id", "source").annotate(**counts))
+    return [{"agent_id": row.pop("assigned_agent_id"), **row} for row in rows]
 
 
 def cohort_leaking_leads(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, rules: CohortRules, *,
                          agent_id: int | None = None, limit: int = 50) -> list[tuple]:
     """(id, name, agent id, stage, created at, last contacted at) of the cohort's leaking leads, the longest
     untouched first, at most `limit` of them. One query."""
-    leads = _cohort(brokerage, start, end, agent_id)
-    if rules.as_of < rules.now:
-        leads = leads.alias(stage_at_end=rules.stage_at_end())
+    leads = rules.leads(_cohort(brokerage, start, end, agent_id))
     return list(leads.filter(rules.leaking()).alias(touched=Coalesce("last_contacted_at", "created_at"))
                 .order_by("touched", "pk")
                 .values_list("pk", "name", "assigned_agent_id", "stage", "created_at", "last_contacted_at")[:limit])
 
 
-def _ladder_rank(field_name: str) -> Case:
-    return Case(*[When(**{field_name: stage}, then=Value(rank)) for rank, stage in enumerate(LADDER)],
-                default=Value(0), output_field=IntegerField())
-
-
-def cohort_furthest_stages(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, *,
-                           agent_id: int | None = None) -> dict[str, int]:
-    """How many of the cohort's leads got no further than each stage of `LADDER`: the highest stage in the
-    lead's recorded changes or its current stage (a lead that skipped a stage got past it; a lost lead got as
-    far as it had climbed). Stages nobody stopped at are absent. One query."""
-    history = StageChange.objects.filter(lead=OuterRef("pk")).annotate(rank=_ladder_rank("to_stage")).order_by(
-        "-rank").values("rank")[:1]
-    furthest = Greatest(_ladder_rank("stage"), Coalesce(Subquery(history), Value(0)))
-    rows = (_cohort(brokerage, start, end, agent_id).annotate(furthest=furthest).values("furthest")
-            .order_by("furthest").annotate(leads=Count("pk")))
-    return {LADDER[row["furthest"]].value: row["leads"] for row in rows}
+def cohort_stages_reached(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, *,
+                          agent_id: int | None = None) -> dict[str, int]:
+    """How many of the cohort's leads reached each stage of `LADDER`: every lead starts new; a lead reached a
+    later stage when its recorded changes or its current stage are that stage or a later one (a lead that
+    skipped a stage got past it; a lost lead got as far as it had climbed), and reached contacted once a first
+    contact is recorded. One query over the cohort joined to its stage changes."""
+    counts = {LADDER[0].value: Count("pk", distinct=True)}
+    for rank, stage in enumerate(LADDER[1:], start=1):
+        later = LADDER[rank:]
+        reached = Q(stage__in=later) | Q(stage_changes__to_stage__in=later)
+        if rank <= LADDER.index(Stage.CONTACTED):
+            reached |= Q(first_contacted_at__isnull=False)
+        counts[stage.value] = Count("pk", distinct=True, filter=reached)
+    return _cohort(brokerage, start, end, agent_id).aggregate(**counts)
 
 
 def cohort_lost_reasons(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, *,

@@ -32,9 +32,9 @@ class Command(BaseCommand):
         target = Brokerage.objects.filter(slug=brokerage).first()
         if target is None:
             raise CommandError(f"No brokerage with slug {brokerage!r}.")
-        until = until or dt.datetime.now(brokerage_zone(target)).date()
         started = time.perf_counter()
         with scope(brokerage=target):
+            until = until or dt.datetime.now(brokerage_zone(target)).date()
             try:
                 result = performance_rollup(brokerage=target, since=since, until=until)
             except ValidationError as error:
