@@ -3,6 +3,10 @@ synonyms of the Dubai real-estate trade (RERA, DLD, NOC, MOU/Form F, SPA, Ejari,
 
 Both search engines stem with Porter-family stemmers (FTS5 `porter`, PostgreSQL `english`); the Python side
 uses the Snowball English stemmer so that evidence checks in the mentor agree with what the engines matched.
+
+How common a word is in English at large comes from the word-frequency list that pyspellchecker ships (counts
+over OpenSubtitles, 1.6 billion words; MIT licence): the mentor uses it to tell an everyday word the handbook
+happens not to use from a specific one it has never written about (see `copilot.mentor`).
 """
 
 import re
@@ -10,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import snowballstemmer
+from spellchecker import SpellChecker
 
 _stemmer = snowballstemmer.stemmer("english")
 TOKEN_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -27,6 +32,9 @@ feel look looks looking like right still already ever never always usually actua
 someone something anything everything nothing whole every each else another way
 his him himself herself yourself yourselves ourselves themselves
 """.split())
+
+# Articles do not break a phrase: "evict a tenant", "renew the lease" (see `adjacent_concepts`).
+DETERMINERS = frozenset({"a", "an", "the"})
 
 # Words that appear in nearly every question an agent asks this product; they carry no evidence of an answer.
 GENERIC_WORDS = frozenset("""
@@ -57,6 +65,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "dewa": ("dubai electricity and water authority",),
     "poa": ("power of attorney",),
     "docs": ("documents", "paperwork"),
+    "max": ("maximum",),
     "agent to agent": ("form i", "co broking", "cobroke"),
     "night": ("pm", "evening"),
     "doc": ("document",),
@@ -123,9 +132,21 @@ def _content_stems(phrase: str) -> tuple[str, ...]:
 
 def concepts(question: str) -> list[Concept]:
     """The question's content words, each with its synonyms; multi-word abbreviations ("form f") first."""
+    return _analyse(question)[0]
+
+
+def adjacent_concepts(question: str) -> list[tuple[Concept, Concept]]:
+    """Pairs of the question's concepts that stand next to each other, in reading order, with nothing but an
+    article between them: ("maternity", "leave") in "maternity leave", ("evict", "tenant") in "evict a tenant".
+    The first of a pair says which one of the second is meant, or what is done to it."""
+    return _analyse(question)[1]
+
+
+def _analyse(question: str) -> tuple[list[Concept], list[tuple[Concept, Concept]]]:
     words = tokens(question)
     index = _phrase_index()
     found: list[Concept] = []
+    at: dict[int, tuple[int, Concept]] = {}  # first token of a concept's span -> (token after the span, concept)
     used: set[int] = set()
     for size in (4, 3, 2):
         for start in range(len(words) - size + 1):
@@ -133,16 +154,33 @@ def concepts(question: str) -> list[Concept]:
             phrase = " ".join(words[start:start + size])
             if phrase in index and not used.intersection(span):
                 used.update(span)
-                found.append(_concept(phrase, [phrase, *sorted(index[phrase])]))
+                concept = _concept(phrase, [phrase, *sorted(index[phrase])])
+                found.append(concept)
+                at[start] = (start + size, concept)
     for position, word in enumerate(words):
         word = _plain(word)
         if (position in used or word in STOP_WORDS or word in GENERIC_WORDS or len(word) < 2 and not word.isdigit()
                 or _is_particular(word)):
             continue
         concept = _concept(word, [word, *sorted(index.get(word, ()))])
-        if concept.alternatives and concept not in found:
-            found.append(concept)
-    return found
+        if concept.alternatives:
+            at[position] = (position + 1, concept)
+            if concept not in found:
+                found.append(concept)
+    pairs: list[tuple[Concept, Concept]] = []
+    previous: Concept | None = None
+    position = 0
+    while position < len(words):
+        if position in at:
+            position, concept = at[position]
+            if previous is not None and previous != concept:
+                pairs.append((previous, concept))
+            previous = concept
+            continue
+        if words[position] not in DETERMINERS:
+            previous = None
+        position += 1
+    return found, pairs
 
 
 def _is_particular(word: str) -> bool:
@@ -185,3 +223,12 @@ def search_phrases(found: list[Concept]) -> list[str]:
             if phrase not in phrases:
                 phrases.append(phrase)
     return phrases
+
+
+@lru_cache(maxsize=4)
+def common_words(min_frequency: float) -> frozenset[str]:
+    """English words used at least `min_frequency` of the time (1e-5: once in every 100,000 words), lower case.
+    Read once per process from pyspellchecker's list; only the few thousand common words are kept."""
+    counts = SpellChecker(language="en", distance=1).word_frequency
+    floor = min_frequency * counts.total_words
+    return frozenset(word for word, count in counts.dictionary.items() if count >= floor)

@@ -12,10 +12,10 @@ from django.urls import reverse
 from brokerages.models import AuditLog, Role
 from copilot import selectors, services
 from copilot.demo import handbook_files
-from copilot.mentor import (ABSTENTION, ARTICLE_COVERAGE, FOCUS, MENTOR_SYSTEM, PASSAGE_COVERAGE,
+from copilot.mentor import (ABSTENTION, ARTICLE_COVERAGE, COMMON_WORD, FOCUS, MENTOR_SYSTEM, PASSAGE_COVERAGE,
                             gather_evidence)
 from copilot.models import MentorQuestion
-from copilot.vocabulary import concepts
+from copilot.vocabulary import adjacent_concepts, common_words, concepts
 
 from ..factories import UserFactory
 from .fake_llm_server import Reply, anthropic_error, anthropic_message
@@ -219,6 +219,92 @@ def test_words_the_knowledge_base_never_uses_are_weighed_by_coverage_not_by_focu
     # ... unless most of the question is about things the knowledge base never mentions.
     assert mostly_unknown.passages[0].coverage < PASSAGE_COVERAGE
     assert not mostly_unknown.answerable
+
+
+# A tiny handbook for the two checks on questions with words it never uses (TOPIC and KIND in copilot.mentor).
+UNSEEN_WORD_ARTICLES = {
+    "Leave Policy": ("## Annual leave\nAfter a year the leave entitlement is 30 calendar days. Request leave in the HR "
+                     "portal two weeks ahead.\n\n## Sick leave\nA medical certificate is needed for absences longer "
+                     "than one day.", ["leave", "holidays"]),
+    "Onboarding Checklist": ("Every new agent is paired with a buddy for the first 90 days.", ["onboarding", "buddy"]),
+    "Listing Titles": ("Listing titles are short and factual, with no capital letters used for shouting.",
+                       ["listings"]),
+    "Tenancy Deposits": ("The tenant pays the security deposit to the landlord by cheque.", ["deposit", "tenant"]),
+}
+
+
+@pytest.fixture
+def unseen_word_handbook(tenant):
+    for title, (content, tags) in UNSEEN_WORD_ARTICLES.items():
+        services.article_create(brokerage=tenant.brokerage, actor=tenant.owner, title=title, category="Policies",
+                                content=content, tags=tags)
+    return tenant
+
+
+def _passes_coverage(evidence) -> bool:
+    """The coverage thresholds alone, without TOPIC and KIND."""
+    return any(p.article_coverage >= ARTICLE_COVERAGE and p.coverage >= max(PASSAGE_COVERAGE, FOCUS * evidence.known)
+               for p in evidence.passages)
+
+
+@pytest.mark.parametrize(("question", "control", "title"), [
+    ("maternity leave entitlement", "annual leave entitlement", "Leave Policy"),
+    ("how do I file a sabbatical leave request", "how do I file a leave request", "Leave Policy"),
+    ("how do I evict a tenant", "who pays the tenant deposit", "Tenancy Deposits"),
+])
+def test_a_specific_word_the_handbook_never_uses_asks_about_another_kind_of_thing(unseen_word_handbook, question,
+                                                                                  control, title):
+    evidence = gather_evidence(unseen_word_handbook.brokerage, question)
+
+    # The handbook's passage holds the rest of the question and is about it: enough by coverage and topic ...
+    assert _passes_coverage(evidence) and evidence.passages[0].on_topic
+    assert evidence.passages[0].passage.article.title == title
+    # ... but it is about annual leave, not maternity leave; a tenant's deposit, not evicting one.
+    assert evidence.kinds and not evidence.answerable
+    record, answer = ask(unseen_word_handbook, question)
+    assert answer.abstained and record in selectors.mentor_gaps(unseen_word_handbook.brokerage)
+
+    # The same question about the kind the handbook does describe is answered from the same article.
+    _, answered = ask(unseen_word_handbook, control)
+    assert not answered.abstained and answered.sources[0].title == title
+
+
+@pytest.mark.parametrize(("question", "title"), [
+    ("how do I file a quick leave request", "Leave Policy"),  # "quick" is everyday English
+    ("doctor's note for sick leave", "Leave Policy"),  # the handbook says "medical certificate"
+    ("do new agents get a mentor or buddy", "Onboarding Checklist"),  # "buddy" is the checklist's tag
+])
+def test_a_paraphrase_with_words_the_handbook_never_uses_is_still_answered(unseen_word_handbook, question, title):
+    evidence = gather_evidence(unseen_word_handbook.brokerage, question)
+    assert evidence.unseen and evidence.kinds == []
+
+    _, answer = ask(unseen_word_handbook, question)
+
+    assert not answer.abstained
+    assert answer.sources[0].title == title and "[1]" in answer.answer
+
+
+def test_a_question_about_something_unknown_needs_a_passage_about_what_it_asks(unseen_word_handbook):
+    evidence = gather_evidence(unseen_word_handbook.brokerage, "what's the capital of australia")
+
+    # "capital" is one word of a rule about listing titles: half the question by coverage, but not its topic.
+    assert evidence.unseen and _passes_coverage(evidence)
+    assert evidence.passages[0].passage.article.title == "Listing Titles"
+    assert not evidence.passages[0].on_topic and not evidence.answerable
+    assert ask(unseen_word_handbook, "what's the capital of australia")[1].abstained
+
+
+def test_which_words_stand_together_and_which_are_everyday_english():
+    def pairs(question):
+        return [(first.word, second.word) for first, second in adjacent_concepts(question)]
+
+    assert pairs("maternity leave entitlement for agents") == [("maternity", "leave"), ("leave", "entitlement")]
+    # An article does not break a phrase; any other small word does.
+    assert pairs("how do I evict a tenant who stopped paying") == [("evict", "tenant"), ("stopped", "paying")]
+    assert pairs("do I need form f before the spa") == []
+    everyday = common_words(COMMON_WORD)
+    assert {"near", "fast", "quick", "today", "doctor"} <= everyday
+    assert not {"maternity", "evict", "sabbatical", "qatar", "adrec"} & everyday
 
 
 def test_question_words_are_read_as_an_agent_means_them():
