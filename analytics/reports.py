@@ -33,13 +33,14 @@ from brokerages.selectors import setting_value
 from brokerages.services import audit_record, notify
 from coaching.selectors.metrics import CoachingMetrics, coaching_metrics
 
-from .charts import Series, bar_chart, line_chart
+from .charts import bar_chart
 from .period import Period
 from .selectors.consistency import Consistency, consistency_of
 from .selectors.dashboard import Kpi
 from .selectors.team import FORMULAS, Totals, agents_of, buckets, daily_totals, team_totals, totals_by_agent
 from .services.rollup import brokerage_zone
 from .templatetags.analytics_format import figure
+from .trends import trend_charts
 
 
 # A base address nothing can be fetched from: relative URLs in the report resolve against it and the fetcher
@@ -167,48 +168,6 @@ def _kpis(now: Totals, before: Totals) -> list[Kpi]:
             for name, label, unit, up in REPORT_KPIS]
 
 
-def _step_label(period: Period, day: dt.date) -> str:
-    """A step by its first day (days and weeks) or its month (periods over a year, stepped by month)."""
-    return f"{day:%b %Y}" if period.days > 366 else f"{day:%-d %b}"
-
-
-def _step_name(period: Period) -> str:
-    return "day" if period.days <= 62 else "week" if period.days <= 366 else "month"
-
-
-def _percent(value: float | None) -> float | None:
-    return None if value is None else round(100 * value, 1)
-
-
-def _trend_charts(brokerage: Brokerage, period: Period, steps: list[tuple[dt.date, Totals]],
-                  team_steps: list[tuple[dt.date, Totals]] | None = None) -> list[SafeString]:
-    """Leads, conversion, response time and conversation quality per step of the period; with `team_steps`, the
-    rates get the team's line beside the agent's."""
-    labels = [_step_label(period, day) for day, _ in steps]
-    primary, secondary = brokerage.primary_color, brokerage.secondary_color
-    step = _step_name(period)
-
-    def lines(name: str, scale) -> list[Series]:
-        own = [Series("Agent" if team_steps else "Team", [scale(getattr(totals, name)) for _, totals in steps])]
-        if team_steps:
-            own.append(Series("Team", [scale(getattr(totals, name)) for _, totals in team_steps]))
-        return own
-
-    keep = lambda value: None if value is None else round(value, 1)  # noqa: E731
-    return [
-        line_chart(labels, [Series("Leads generated", [totals.leads_generated for _, totals in steps]),
-                            Series("Won", [totals.leads_converted for _, totals in steps]),
-                            Series("Lost", [totals.leads_lost for _, totals in steps])],
-                   title=f"Leads per {step}", colors=[primary, secondary, "#B03A2E"]),
-        line_chart(labels, lines("conversion_rate", _percent), title=f"Conversion rate per {step}", unit="%",
-                   colors=[primary, secondary]),
-        line_chart(labels, lines("response_time_minutes", keep), title=f"Mean response time per {step}",
-                   unit="min", colors=[primary, secondary]),
-        line_chart(labels, lines("conversation_quality", keep), title=f"Conversation quality per {step} (0–100)",
-                   colors=[primary, secondary]),
-    ]
-
-
 def _coaching(metrics: CoachingMetrics) -> tuple[list[Figure], str]:
     rows = []
     for name, label, unit in COACHING_FIGURES:
@@ -249,7 +208,7 @@ def team_report(*, brokerage: Brokerage, period: Period) -> Report:
     rows += [AgentRow(agent, Totals()) for agent_id, agent in agents.items()
              if agent.is_active and agent_id not in now_by_agent]
     top = [row for row in rows if row.totals.commission_earned > 0][:TOP_AGENTS]
-    charts = _trend_charts(brokerage, period, buckets(period, daily_totals(brokerage, period)))
+    charts = list(trend_charts(brokerage, period, buckets(period, daily_totals(brokerage, period))).values())
     charts.insert(1, bar_chart([row.agent.display_name for row in top],
                                [float(row.totals.commission_earned) for row in top],
                                title=f"Commission by agent (top {TOP_AGENTS})", unit="AED",
@@ -285,8 +244,8 @@ def agent_report(*, brokerage: Brokerage, agent: User, period: Period) -> Report
     consistency = consistency_of(now_by_agent)
     contribution = next((item for item in consistency.agents if item.agent_id == agent.pk), None)
     daily_team = daily_totals(brokerage, period)
-    charts = _trend_charts(brokerage, period, buckets(period, daily_totals(brokerage, period, agent.pk)),
-                           team_steps=buckets(period, daily_team))
+    charts = list(trend_charts(brokerage, period, buckets(period, daily_totals(brokerage, period, agent.pk)),
+                               team_steps=buckets(period, daily_team)).values())
     return Report(
         kind="agent", brokerage=brokerage, period=period, generated_at=timezone.now().astimezone(period.zone),
         title=f"Agent report: {agent.display_name}", kpis=kpis, charts=charts, agent=agent,

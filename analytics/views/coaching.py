@@ -6,6 +6,7 @@ from django.urls import path
 
 from ..charts import Series, line_chart
 from ..selectors.coaching import FORMULAS, coaching_effect
+from ..trends import step_label
 from .common import analytics_view, csv_response, filter_form
 
 
@@ -22,7 +23,7 @@ def coaching(request):
                               item.session.ended_at.date() if item.session.ended_at else "",
                               item.session.intensity, _rounded(item.before), _rounded(item.after),
                               _rounded(item.change), item.conversations_after] for item in effect.sessions))
-    chart = line_chart([f"{step:%-d %b}" for step, _, _ in effect.trend],
+    chart = line_chart([step_label(period, step) for step, _, _ in effect.trend],
                        [Series("Coached agents", [coached for _, coached, _ in effect.trend]),
                         Series("Rest of the team", [others for _, _, others in effect.trend])],
                        title="Conversation quality (0–100)",

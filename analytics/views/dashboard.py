@@ -4,10 +4,10 @@ consistency and coaching, for any period and agent, with every table exportable 
 from django.shortcuts import render
 from django.urls import path
 
-from ..charts import Series, line_chart
 from ..selectors.consistency import METRICS
 from ..selectors.dashboard import dashboard as dashboard_data
 from ..selectors.team import FORMULAS
+from ..trends import trend_charts
 from .common import analytics_view, csv_response, filter_form
 
 
@@ -33,24 +33,10 @@ def dashboard(request):
                             ([agent.display_name, round(100 * item.share, 1),
                               *[item.values.get(name, (None,))[0] for name in METRIC_NAMES]]
                              for agent, item in data.contributors))
-    labels = [f"{step:%-d %b}" for step, _ in data.trend]
-    charts = {
-        "leads": line_chart(labels, [Series("Leads generated", [t.leads_generated for _, t in data.trend]),
-                                     Series("Leads won", [t.leads_converted for _, t in data.trend])],
-                            title="Leads generated and won", colors=_brand(request)),
-        "response": line_chart(labels, [Series("Response time", [t.response_time_minutes for _, t in data.trend])],
-                               title="Mean response time", unit="min", colors=_brand(request)),
-        "quality": line_chart(labels, [Series("Conversation quality",
-                                              [t.conversation_quality for _, t in data.trend])],
-                              title="Conversation quality (0–100)", colors=_brand(request)),
-    }
+    charts = trend_charts(request.brokerage, period, data.trend, names=("leads", "response", "quality"))
     context = {"tab": "dashboard", "filter_form": form, "period": period, "data": data, "charts": charts,
                "formulas": FORMULAS}
     return render(request, "analytics/dashboard.html", context, status=400 if form.errors else 200)
-
-
-def _brand(request) -> list[str]:
-    return [request.brokerage.primary_color, request.brokerage.secondary_color]
 
 
 urlpatterns = [path("", dashboard, name="dashboard")]

@@ -5,10 +5,10 @@ from django.urls import path
 
 from brokerages.models import Brokerage, User
 
-from ..charts import Series, line_chart
 from ..selectors.consistency import consistency_of
 from ..selectors.retention import retention_metrics
-from ..selectors.team import FORMULAS, Totals, agents_of, buckets, daily_totals, totals_by_agent
+from ..selectors.team import FORMULAS, Totals, agents_of, buckets, daily_totals, team_totals, totals_by_agent
+from ..trends import trend_charts
 from .common import analytics_view, csv_response, filter_form
 
 # (column, heading, unit): the table's columns, its sort keys and its CSV, in one place.
@@ -68,19 +68,9 @@ def agent(request, obj):
     period, _ = form.resolved()
     previous = period.previous()
     team_now = totals_by_agent(request.brokerage, period)
-    now, before = team_now.get(obj.pk, Totals()), totals_by_agent(request.brokerage, previous, obj.pk).get(
-        obj.pk, Totals())
+    now, before = team_now.get(obj.pk, Totals()), team_totals(request.brokerage, previous, obj.pk)
     trend = buckets(period, daily_totals(request.brokerage, period, obj.pk))
-    labels = [f"{step:%-d %b}" for step, _ in trend]
-    colors = [request.brokerage.primary_color, request.brokerage.secondary_color]
-    charts = {
-        "conversion": line_chart(labels, [Series("Conversion", [_percent(t.conversion_rate) for _, t in trend])],
-                                 title="Conversion rate", unit="%", colors=colors),
-        "response": line_chart(labels, [Series("Response time", [t.response_time_minutes for _, t in trend])],
-                               title="Mean response time", unit="min", colors=colors),
-        "quality": line_chart(labels, [Series("Quality", [t.conversation_quality for _, t in trend])],
-                              title="Conversation quality (0–100)", colors=colors),
-    }
+    charts = trend_charts(request.brokerage, period, trend, names=("conversion", "response", "quality"))
     contribution = next((item for item in consistency_of(team_now).agents if item.agent_id == obj.pk), None)
     standing = [(label, *contribution.values[name], unit) for name, label, unit in STANDING
                 if contribution and name in contribution.values]
@@ -96,10 +86,6 @@ def agent(request, obj):
                "standing": standing,
                "retention": retention_metrics(brokerage=request.brokerage, period=period, agent_id=obj.pk)}
     return render(request, "analytics/agent.html", context, status=400 if form.errors else 200)
-
-
-def _percent(rate: float | None) -> float | None:
-    return None if rate is None else 100 * rate
 
 
 urlpatterns = [
