@@ -26,6 +26,7 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import reduce
 
 from django.contrib.auth.models import Permission
 from django.db.models import Count
@@ -40,7 +41,8 @@ from coaching.models import (Area, CoachingSession, Conversation, Intensity, Mes
                              TrainingPlanItem)
 from coaching.selectors.performance import performance_invalidate
 from nurturing.demo import AREAS, FIRST_NAMES, LAST_NAMES, LOST_REASONS, PROPERTY_TYPES, SOURCES, TIMELINES
-from nurturing.models import Channel, Direction, Interaction, Lead, LeadUserObjectPermission, Stage, StageChange
+from nurturing.models import (Channel, Direction, Interaction, Lead, LeadUserObjectPermission, Stage, StageChange,
+                              further_stage)
 
 from .models import TeamPerformance
 from .services.rollup import brokerage_zone, performance_rollup
@@ -283,6 +285,7 @@ def _lead(history: History, brokerage, agent: Agent, number: int, created: dt.da
             lead.lost_reason = rng.choice(LOST_REASONS)
     steps = [step for step in steps if step[2] <= now]
     lead.stage, lead.stage_changed_at = steps[-1][1], steps[-1][2]
+    lead.furthest_stage = reduce(further_stage, (step[1] for step in steps), Stage.NEW)
     if lead.stage != Stage.LOST:
         lead.lost_reason = ""
     if lead.stage != Stage.WON:

@@ -197,7 +197,7 @@ def team_report(*, brokerage: Brokerage, period: Period) -> Report:
     every agent's figures, consistency and coaching. A fixed number of queries whatever the team's size."""
     agents = {agent.pk: agent for agent in agents_of(brokerage)}
     now_by_agent = totals_by_agent(brokerage, period)
-    now = sum(now_by_agent.values(), Totals())
+    now = Totals.total(now_by_agent.values())
     before = team_totals(brokerage, period.previous())
     consistency = consistency_of(now_by_agent)
     shares = {contribution.agent_id: contribution.share for contribution in consistency.agents}
@@ -232,7 +232,7 @@ def agent_report(*, brokerage: Brokerage, agent: User, period: Period) -> Report
     now_by_agent = totals_by_agent(brokerage, period)
     now = now_by_agent.get(agent.pk, Totals())
     before = team_totals(brokerage, period.previous(), agent.pk)
-    team = sum(now_by_agent.values(), Totals())
+    team = Totals.total(now_by_agent.values())
     active = sum(1 for totals in now_by_agent.values() if totals.has_activity) or 1
     kpis = _kpis(now, before)
     comparisons = []

@@ -1,7 +1,6 @@
 """The role-based menus of the seed's Navigation component.
 
-Each item names the permission it needs, so a menu never links to a page that would answer 403. Items whose
-feature is not built yet point at the honest "coming soon" page for their section.
+Each item names the permission it needs, so a menu never links to a page that would answer 403.
 """
 
 from dataclasses import dataclass
@@ -16,25 +15,10 @@ class MenuItem:
     label: str
     url_name: str
     perm: str
-    section: str = ""
 
     @property
     def url(self) -> str:
-        if self.section:
-            return reverse(self.url_name, kwargs={"section": self.section})
         return reverse(self.url_name)
-
-
-# Sections announced in the menus whose pages later issues build; `coming_soon` serves only these.
-UPCOMING_SECTIONS: dict[str, tuple[str, str]] = {
-    "assistant": ("Agentic Assistant", "use_workflow_automation"),
-    "properties": ("Properties", "use_workflow_automation"),
-    "reports": ("Reports", "use_workflow_automation"),
-}
-
-
-def _upcoming(label: str, section: str) -> MenuItem:
-    return MenuItem(label, "coming_soon", UPCOMING_SECTIONS[section][1], section)
 
 
 MENUS: dict[str, tuple[MenuItem, ...]] = {
@@ -52,8 +36,11 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Team coaching", "coaching:team", "manage_coaching"),
         MenuItem("Live escalations", "coaching:escalations", "manage_coaching"),
         MenuItem("Coaching ROI", "coaching:metrics", "view_team_performance"),
+        MenuItem("Properties", "nurturing:listings", "work_leads"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
+        MenuItem("Templates", "copilot:templates", "manage_brokerage"),
+        MenuItem("Compliance rules", "copilot:compliance_rules", "manage_brokerage"),
         MenuItem("Brand Management", "brokerages:branding", "manage_brokerage"),
         MenuItem("Compliance", "brokerages:audit_log", "view_audit_log"),
         MenuItem("Team", "brokerages:team", "manage_brokerage"),
@@ -67,9 +54,9 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("My performance", "coaching:performance", "use_coaching"),
         MenuItem("My training plan", "coaching:training", "use_coaching"),
         MenuItem("Leads", "nurturing:leads", "work_leads"),
-        _upcoming("Properties", "properties"),
+        MenuItem("Properties", "nurturing:listings", "work_leads"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
-        _upcoming("Reports", "reports"),
+        MenuItem("Assistant runs & reports", "copilot:assistant_runs", "use_workflow_automation"),
         MenuItem("Smart Nurturing", "nurturing:followups", "work_leads"),
         MenuItem("Sequences", "nurturing:sequences", "use_workflow_automation"),
         MenuItem("Automations", "nurturing:automations", "use_workflow_automation"),
@@ -83,8 +70,10 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Import leads", "nurturing:import", "manage_leads"),
         MenuItem("Team coaching", "coaching:team", "manage_coaching"),
         MenuItem("Live escalations", "coaching:escalations", "manage_coaching"),
+        MenuItem("Properties", "nurturing:listings", "work_leads"),
         MenuItem("Knowledge Base", "copilot:knowledge", "view_knowledge_base"),
         MenuItem("Unanswered questions", "copilot:mentor_gaps", "manage_knowledge_base"),
+        MenuItem("Check a text", "copilot:compliance_check", "view_knowledge_base"),
     ),
 }
 

@@ -31,7 +31,6 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/token/", views.account_token_create, name="account_token_create"),
     path("account/token/revoke/", views.account_token_revoke, name="account_token_revoke"),
-    path("soon/<slug:section>/", views.coming_soon, name="coming_soon"),
     path("accounts/", include(auth_patterns)),
     path("brokerage/", include((brokerage_patterns, "brokerages"))),
 ]

@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
@@ -18,8 +17,7 @@ from .forms import (
     RoleForm,
     SettingsForm,
 )
-from .navigation import UPCOMING_SECTIONS
-from .permissions import request_perms, require_perm
+from .permissions import request_perms
 from .web import form_error, tenant_view
 
 AUDIT_PAGE_SIZE = 50
@@ -32,15 +30,6 @@ def home(request):
         context["recent_entries"] = selectors.audit_entries(request.brokerage)[:8]
         context["team_size"] = selectors.team_members(request.brokerage).filter(is_active=True).count()
     return render(request, "brokerages/home.html", context)
-
-
-@tenant_view("view_brokerage")
-def coming_soon(request, section: str):
-    if section not in UPCOMING_SECTIONS:
-        raise Http404("No such section.")
-    title, perm = UPCOMING_SECTIONS[section]
-    require_perm(request, perm)
-    return render(request, "brokerages/coming_soon.html", {"title": title})
 
 
 @tenant_view("manage_brokerage")

@@ -3,6 +3,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brokerages import api as brokerage_api
 from copilot import api as copilot_api
+from copilot import api_assistant as copilot_assistant_api
+from copilot import api_automations as copilot_automations_api
+from copilot import api_quality as copilot_quality_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -12,6 +15,12 @@ urlpatterns = [
     path("brokerage/team/<int:pk>", brokerage_api.TeamMemberAPI.as_view(), name="api-brokerage-team-member"),
     path("brokerage/settings", brokerage_api.SettingsAPI.as_view(), name="api-brokerage-settings"),
     path("copilot/mentor/ask", copilot_api.MentorAskAPI.as_view(), name="api-mentor-ask"),
+    path("copilot/assistant/analyze", copilot_assistant_api.AssistantAnalyzeAPI.as_view(),
+         name="api-assistant-analyze"),
+    path("copilot/assistant/automate", copilot_automations_api.AutomateAPI.as_view(), name="api-assistant-automate"),
+    path("copilot/assistant/runs", copilot_automations_api.RunListAPI.as_view(), name="api-assistant-runs"),
+    path("copilot/assistant/runs/<int:pk>", copilot_automations_api.RunAPI.as_view(), name="api-assistant-run"),
+    path("copilot/compliance/check", copilot_quality_api.ComplianceCheckAPI.as_view(), name="api-compliance-check"),
     path("knowledge/articles", copilot_api.ArticleListAPI.as_view(), name="api-knowledge-articles"),
     path("knowledge/articles/<int:pk>", copilot_api.ArticleAPI.as_view(), name="api-knowledge-article"),
     path("knowledge/search", copilot_api.KnowledgeSearchAPI.as_view(), name="api-knowledge-search"),

@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
         "TenantRoleEnum": "brokerages.forms.TENANT_ROLE_CHOICES",
         "RoleEnum": "brokerages.models.Role",
         "LeadStageEnum": "nurturing.models.Stage",
+        "ListingStatusEnum": "nurturing.models.ListingStatus",
         "LeadPriorityEnum": "nurturing.models.Priority",
         "LeadSourceEnum": "nurturing.models.Source",
         "InteractionChannelEnum": "nurturing.models.Channel",

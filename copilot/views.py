@@ -1,4 +1,4 @@
-"""Knowledge base pages and the Co-Pilot's Mentor tab."""
+"""Knowledge base pages and the Co-Pilot's Mentor tab (the page with both tabs: `views_assistant`)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -12,6 +12,7 @@ from brokerages.web import form_error, tenant_view
 from . import selectors, services
 from .forms import ArticleForm, AskForm, ImportForm, SearchForm
 from .rendering import markdown_to_safe_html
+from .views_assistant import copilot_page
 
 
 def _any_article(brokerage, pk: int):
@@ -103,8 +104,7 @@ def knowledge_import(request):
 
 @tenant_view("view_knowledge_base")
 def copilot(request):
-    return render(request, "copilot/copilot.html", {
-        "form": AskForm(), "history": selectors.mentor_history(request.brokerage, request.user)})
+    return copilot_page(request, tab=request.GET.get("tab", "mentor"))
 
 
 @tenant_view("view_knowledge_base")

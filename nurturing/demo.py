@@ -11,15 +11,17 @@ derives the same people and histories (dated back from now).
 import datetime as dt
 import random
 from decimal import Decimal
+from functools import reduce
 
 from django.utils import timezone
 from django_scopes import scope
 
 from brokerages.models import Brokerage, Role, User
 
-from .models import Channel, Direction, Interaction, Lead, Stage, StageChange
+from .models import OPEN_STAGES, Channel, Direction, Interaction, Lead, Listing, Stage, StageChange, further_stage
 from .services.automations import automation_create
 from .services.leads import lead_contacts_restamp, lead_create
+from .services.listings import listing_create, listing_set_status
 from .services.sequences import enrollment_enrol, sequence_create
 from .services.sweeps import nurture_sweep
 
@@ -77,9 +79,10 @@ def seed(result) -> None:
         if brokerage is None:
             continue
         with scope(brokerage=brokerage):
-            if Lead.objects.filter(brokerage=brokerage, external_id__startswith="demo-").exists():
-                continue
-            _seed_brokerage(brokerage, count, random.Random(f"nurturing-{slug}"), result)
+            if not Lead.objects.filter(brokerage=brokerage, external_id__startswith="demo-").exists():
+                _seed_brokerage(brokerage, count, random.Random(f"nurturing-{slug}"), result)
+            if not Listing.objects.filter(brokerage=brokerage).exists():
+                _seed_listings(brokerage, result)
 
 
 def _seed_brokerage(brokerage: Brokerage, count: int, rng: random.Random, result) -> None:
@@ -145,7 +148,7 @@ def _demo_lead(brokerage, number: int, stage: str, agents, rng: random.Random, n
         history.append(StageChange(brokerage=brokerage, lead=lead, from_stage=previous, to_stage=current,
                                    changed_by=lead.assigned_agent if previous else None, changed_at=at))
         at = min(now, at + dt.timedelta(days=rng.randint(1, 12)))
-    updates = {"stage_changed_at": history[-1].changed_at}
+    updates = {"stage_changed_at": history[-1].changed_at, "furthest_stage": reduce(further_stage, path, Stage.NEW)}
     if stage == Stage.WON:
         updates.update(sale_price=(low * Decimal("1.2")).quantize(Decimal("1000")),
                        commission=(low * Decimal("0.024")).quantize(Decimal("100")),
@@ -184,3 +187,86 @@ def _demo_touches(lead: Lead, rng: random.Random, now) -> list[Interaction]:
                                    direction=Direction.INBOUND if inbound else Direction.OUTBOUND,
                                    occurred_at=at, summary=summary))
     return touches
+
+
+# Demo listings: a building of each community, the kind of home it has, what such homes there cost (AED) and
+# their selling points.
+BUILDINGS = {
+    "Dubai Marina": ("Marina Gate 1", "apartment", (1_200_000, 6_000_000),
+                     ["Full marina view", "Balcony", "Gym and pool"]),
+    "Downtown Dubai": ("Burj Vista 1", "apartment", (1_500_000, 8_000_000),
+                       ["Burj Khalifa view", "Walk to Dubai Mall", "Concierge"]),
+    "Business Bay": ("Executive Towers", "apartment", (700_000, 3_000_000),
+                     ["Canal view", "Metro nearby", "Covered parking"]),
+    "JVC": ("Bloom Towers", "apartment", (500_000, 1_800_000), ["Community park", "Kids' play area"]),
+    "Palm Jumeirah": ("Shoreline Apartments", "apartment", (2_000_000, 8_000_000),
+                      ["Private beach access", "Sea view", "Maid's room"]),
+    "Arabian Ranches": ("Savannah", "villa", (3_000_000, 9_000_000),
+                        ["Private garden", "Maid's room", "Near Ranches Souk"]),
+    "Dubai Hills Estate": ("Maple", "townhouse", (2_500_000, 6_000_000),
+                           ["Park view", "Near Dubai Hills Mall", "Private garden"]),
+    "JLT": ("Lake Terrace", "apartment", (600_000, 2_500_000), ["Lake view", "Metro nearby"]),
+    "Damac Hills": ("Golf Promenade", "apartment", (800_000, 2_500_000), ["Golf course view", "Community pool"]),
+    "Mirdif": ("Uptown Mirdif", "townhouse", (1_500_000, 4_000_000), ["Near Mirdif City Centre", "Private garden"]),
+    "Town Square": ("Zahra Townhouses", "townhouse", (1_200_000, 3_000_000), ["Corner unit", "Community pool"]),
+    "Dubai Creek Harbour": ("Creek Rise", "apartment", (1_000_000, 4_000_000), ["Creek view", "Waterfront promenade"]),
+}
+
+
+def _seed_listings(brokerage: Brokerage, result) -> None:
+    """A handful of listings for the first agent (the demo login): four priced for their own open leads so
+    matching shows on both pages, a rental, an under-offer and a sold one, two drafts missing facts (what the
+    description generator complains about), and a colleague's listing the agent sees read-only."""
+    agents = list(User.objects.filter(brokerage=brokerage, role=Role.AGENT, is_active=True).order_by("pk")[:2])
+    if not agents:
+        return
+    agent, colleague = agents[0], agents[-1]
+    permits = iter(range(1, 100))
+    made = []
+
+    def listing(owner, status="active", **data):
+        permit = f"71{brokerage.pk:03d}{next(permits):05d}" if status != "draft" else ""
+        data = {"permit_number": permit, **data}
+        created = listing_create(brokerage=brokerage, actor=owner, listing_agent=owner, data=data,
+                                 status="draft" if status == "draft" else "active")
+        if status not in ("draft", "active"):
+            listing_set_status(brokerage=brokerage, actor=owner, listing=created, status=status)
+        made.append(created)
+
+    communities = set()
+    for lead in Lead.objects.filter(brokerage=brokerage, assigned_agent=agent, stage__in=OPEN_STAGES,
+                                    do_not_contact=False).exclude(areas=[]).order_by("pk"):
+        area = lead.areas[0]
+        if area in communities or area not in BUILDINGS or lead.budget_min is None or lead.budget_max is None:
+            continue
+        building, kind, (low, high), features = BUILDINGS[area]
+        price = ((lead.budget_min + lead.budget_max) / 2 / 5000).quantize(Decimal("1")) * 5000
+        # Only leads a real home of the building would suit: its kind and what such homes cost there.
+        if lead.property_type not in ("", kind) or not low <= price <= high:
+            continue
+        communities.add(area)
+        bedrooms = {"villa": 4, "townhouse": 3}.get(kind, 1 if price < 1_000_000 else 2 if price < 2_500_000 else 3)
+        listing(agent, title=f"{building} — {bedrooms} bed {kind} in {area}", community=area, building=building,
+                property_type=kind, bedrooms=bedrooms, bathrooms=bedrooms + 1, size_sqft=bedrooms * 700 + 450,
+                price=price, features=features)
+        if len(communities) == 4:
+            break
+    listing(agent, title="Bloom Towers studio with park view", community="JVC", building="Bloom Towers",
+            property_type="apartment", purpose="rent", bedrooms=0, bathrooms=1, size_sqft=430,
+            price=Decimal("65000"), features=["Community park", "Chiller free"],
+            description="Bright studio on a high floor, unfurnished, available from the first of next month.")
+    listing(agent, status="under_offer", title="Lake Terrace — 1 bed with lake view", community="JLT",
+            building="Lake Terrace", property_type="apartment", bedrooms=1, bathrooms=2, size_sqft=820,
+            price=Decimal("980000"), features=["Lake view", "Metro nearby"])
+    listing(agent, status="sold", title="Zahra Townhouses — 3 bed corner unit", community="Town Square",
+            building="Zahra Townhouses", property_type="townhouse", bedrooms=3, bathrooms=4, size_sqft=2100,
+            price=Decimal("1450000"), features=["Corner unit", "Community pool"])
+    listing(agent, status="draft", title="Office on the canal, Business Bay", community="Business Bay",
+            building="Executive Towers", property_type="office", price=Decimal("2300000"))
+    listing(agent, status="draft", title="Palm Jumeirah 2 bed — new instruction", community="Palm Jumeirah",
+            property_type="apartment", bedrooms=2, features=["Sea view"])
+    if colleague != agent:
+        listing(colleague, title="Park Heights — 3 bed apartment facing the park", community="Dubai Hills Estate",
+                building="Park Heights", property_type="apartment", bedrooms=3, bathrooms=4, size_sqft=1750,
+                price=Decimal("2650000"), features=["Park view", "Near Dubai Hills Mall", "Maid's room"])
+    result.created.append(f"{len(made)} listings for {brokerage.slug}")

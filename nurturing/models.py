@@ -7,6 +7,7 @@ have to aggregate interactions per lead.
 """
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -28,6 +29,15 @@ class Stage(models.TextChoices):
 
 OPEN_STAGES = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.VIEWING, Stage.OFFER)
 CLOSED_STAGES = (Stage.WON, Stage.LOST)
+# A lead's climb through the funnel. Lost is not a step: a lost lead keeps how far it had climbed.
+LADDER = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.VIEWING, Stage.OFFER, Stage.WON)
+
+
+def further_stage(reached: str, entered: str) -> str:
+    """The later on the ladder of the stage a lead had reached and the stage it has just entered."""
+    if entered not in LADDER or LADDER.index(entered) <= LADDER.index(reached):
+        return reached
+    return entered
 
 
 class Priority(models.TextChoices):
@@ -116,6 +126,10 @@ class Lead(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
     stage_changed_at = models.DateTimeField(null=True, blank=True)
+    # Kept by the stage services so that the funnel is a count over leads, not over their whole history.
+    furthest_stage = models.CharField(max_length=20, choices=[(stage.value, stage.label) for stage in LADDER],
+                                      default=Stage.NEW, editable=False,
+                                      help_text="The furthest stage from new to won the lead has ever reached.")
     first_contacted_at = models.DateTimeField(null=True, blank=True)
     last_contacted_at = models.DateTimeField(null=True, blank=True)
     last_inbound_at = models.DateTimeField(null=True, blank=True)
@@ -425,3 +439,126 @@ class LeadWebhook(models.Model):
 
     def __str__(self) -> str:
         return f"Lead webhook of {self.brokerage_id}"
+
+
+# Homes have bedrooms; an office, a shop or a plot is described without them.
+RESIDENTIAL_TYPES = (PropertyType.APARTMENT, PropertyType.VILLA, PropertyType.TOWNHOUSE, PropertyType.PENTHOUSE)
+PERMIT_REQUIRED_MESSAGE = ("A listing can only be active or under offer with its advertising permit number "
+                           "(Trakheesi / RERA). Add the permit number first.")
+PERMIT_TAKEN_MESSAGE = "Another listing of the brokerage already has this permit number."
+
+
+class ListingPurpose(models.TextChoices):
+    SALE = "sale", "For sale"
+    RENT = "rent", "For rent"
+
+
+class ListingStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    ACTIVE = "active", "Active"
+    UNDER_OFFER = "under_offer", "Under offer"
+    SOLD = "sold", "Sold"
+    RENTED = "rented", "Rented"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Listing(models.Model):
+    """A property the brokerage markets (the seed's agent menu "Properties"). Facts may be missing while the
+    listing is a draft; it is advertised (active or under offer) only with its advertising permit number, and
+    `nurturing.services.listings.missing_fields` says which facts a description still lacks."""
+
+    Purpose = ListingPurpose
+    Status = ListingStatus
+
+    # The statuses in which the property is advertised, so the permit number must be on it.
+    ADVERTISED = (Status.ACTIVE, Status.UNDER_OFFER)
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="listings")
+    listing_agent = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                      related_name="listings")
+    title = models.CharField(max_length=200)
+    community = models.CharField(max_length=100, blank=True, help_text="e.g. Dubai Marina, JVC, Arabian Ranches.")
+    building = models.CharField(max_length=120, blank=True, help_text="Tower or project, if any.")
+    property_type = models.CharField(max_length=20, choices=PropertyType.choices, blank=True)
+    purpose = models.CharField(max_length=10, choices=Purpose.choices, default=Purpose.SALE)
+    bedrooms = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0 for a studio.")
+    bathrooms = models.PositiveSmallIntegerField(null=True, blank=True)
+    size_sqft = models.PositiveIntegerField(null=True, blank=True, verbose_name="size (sq ft)")
+    price = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True, verbose_name="price (AED)",
+                                help_text="The asking price; for a rental, the yearly rent.")
+    features = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    permit_number = models.CharField(
+        max_length=40, blank=True, verbose_name="advertising permit number",
+        help_text="The Trakheesi / RERA advertising permit; needed before the listing goes active.",
+        validators=[RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9/-]{3,39}$",
+                                   "A permit number is 4 to 40 letters, digits, dashes or slashes, as printed on "
+                                   "the permit.")])
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__isnull=True) | Q(price__gt=0), name="listing_price_positive",
+                                   violation_error_message="The price must be more than zero."),
+            models.CheckConstraint(condition=Q(bedrooms__isnull=True) | Q(bedrooms__gte=0, bedrooms__lte=50),
+                                   name="listing_bedrooms_range",
+                                   violation_error_message="Bedrooms go from 0 (a studio) to 50."),
+            models.CheckConstraint(condition=Q(bathrooms__isnull=True) | Q(bathrooms__gte=0, bathrooms__lte=50),
+                                   name="listing_bathrooms_range",
+                                   violation_error_message="Bathrooms go from 0 to 50."),
+            models.CheckConstraint(condition=Q(size_sqft__isnull=True) | Q(size_sqft__gt=0),
+                                   name="listing_size_positive",
+                                   violation_error_message="The size must be more than zero square feet."),
+            models.CheckConstraint(condition=Q(status__in=ListingStatus.values), name="listing_status_known"),
+            models.CheckConstraint(condition=~Q(status__in=[ListingStatus.ACTIVE, ListingStatus.UNDER_OFFER])
+                                   | ~Q(permit_number=""), name="listing_advertised_needs_permit",
+                                   violation_error_message=PERMIT_REQUIRED_MESSAGE),
+            models.CheckConstraint(condition=~Q(status=ListingStatus.SOLD) | Q(purpose=ListingPurpose.SALE),
+                                   name="listing_sold_is_for_sale",
+                                   violation_error_message="Only a listing for sale can be sold; a rental is "
+                                                           "rented."),
+            models.CheckConstraint(condition=~Q(status=ListingStatus.RENTED) | Q(purpose=ListingPurpose.RENT),
+                                   name="listing_rented_is_for_rent",
+                                   violation_error_message="Only a listing for rent can be rented; a sale is "
+                                                           "sold."),
+            models.UniqueConstraint(fields=["brokerage", "permit_number"], condition=~Q(permit_number=""),
+                                    name="unique_listing_permit", violation_error_message=PERMIT_TAKEN_MESSAGE),
+        ]
+        indexes = [
+            models.Index(fields=["brokerage", "status", "community"], name="listing_status_community"),
+            models.Index(fields=["brokerage", "listing_agent", "status"], name="listing_agent_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_residential(self) -> bool:
+        return self.property_type in RESIDENTIAL_TYPES
+
+
+class ListingPhoto(models.Model):
+    """One photo of a listing; `position` orders them and the first is the cover."""
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="+")
+    listing = models.ForeignKey(Listing, on_delete=models.CASCADE, related_name="photos")
+    image = models.ImageField(upload_to="listings/photos/%Y/%m/")
+    position = models.PositiveSmallIntegerField(default=0)
+    caption = models.CharField(max_length=200, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["listing", "position"], name="listing_photo_order")]
+
+    def __str__(self) -> str:
+        return f"Photo {self.position + 1} of {self.listing_id}"

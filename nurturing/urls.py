@@ -1,4 +1,4 @@
-from .views import automations, followups, ingestion, leads, sequences
+from .views import automations, followups, ingestion, leads, listings, sequences
 
 app_name = "nurturing"
 
@@ -8,4 +8,5 @@ urlpatterns = [
     *followups.urlpatterns,
     *automations.urlpatterns,
     *ingestion.urlpatterns,
+    *listings.urlpatterns,
 ]

@@ -2,6 +2,7 @@
 group of their role."""
 
 import itertools
+from decimal import Decimal
 
 import factory
 
@@ -88,3 +89,26 @@ def make_conversation(brokerage, agent, messages=(), *, lead=None, channel="call
         conversation.analysis_engine = analysis.engine
         conversation.save()
     return conversation
+
+
+class ListingFactory(factory.django.DjangoModelFactory):
+    """A complete, active listing (every fact a description needs, permit included) of an agent of its
+    brokerage; pass `status="draft"`, blank facts or `listing_agent=` to vary it."""
+
+    class Meta:
+        model = "nurturing.Listing"
+
+    brokerage = factory.SubFactory(BrokerageFactory)
+    listing_agent = factory.SubFactory(UserFactory, brokerage=factory.SelfAttribute("..brokerage"))
+    title = "Marina Gate 1 — 2 bed with marina view"
+    community = "Dubai Marina"
+    building = "Marina Gate 1"
+    property_type = "apartment"
+    purpose = "sale"
+    bedrooms = 2
+    bathrooms = 3
+    size_sqft = 1290
+    price = factory.LazyFunction(lambda: Decimal("2450000"))
+    features = factory.LazyFunction(lambda: ["Full marina view", "Balcony", "Covered parking"])
+    status = "active"
+    permit_number = factory.Sequence(lambda n: f"71{n:08d}")

@@ -18,7 +18,11 @@ from .conftest import Tenant, make_tenant
 from .isolation import AGENT, EVERYONE, MANAGERS, OWNER, PUBLIC, SIGNED, SUPPORT, Case
 from .analytics.routes import ROUTES as ANALYTICS_ROUTES
 from .coaching.routes import ROUTES as COACHING_ROUTES
+from .copilot.routes_assistant import ROUTES as COPILOT_ASSISTANT_ROUTES
+from .copilot.routes_quality import ROUTES as COPILOT_QUALITY_ROUTES
+from .copilot.routes_runs import ROUTES as COPILOT_RUN_ROUTES
 from .nurturing.routes import ROUTES as NURTURING_ROUTES
+from .nurturing.routes_listings import ROUTES as LISTING_ROUTES
 from .images import png_bytes
 
 def brand_asset(tenant: Tenant) -> BrandAsset:
@@ -45,8 +49,12 @@ def mentor_question(tenant: Tenant, member: User) -> dict:
 
 ROUTES: dict[str, list[Case]] = {
     **NURTURING_ROUTES,
+    **LISTING_ROUTES,
     **COACHING_ROUTES,
+    **COPILOT_ASSISTANT_ROUTES,
     **ANALYTICS_ROUTES,
+    **COPILOT_QUALITY_ROUTES,
+    **COPILOT_RUN_ROUTES,
     # Public by design: signing in and resetting a password, and the API's description.
     "login": [Case(PUBLIC)],
     "logout": [Case(PUBLIC, ("POST",))],
@@ -61,9 +69,6 @@ ROUTES: dict[str, list[Case]] = {
     "account": [Case(EVERYONE)],
     "account_token_create": [Case(EVERYONE, ("POST",))],
     "account_token_revoke": [Case(EVERYONE, ("POST",))],
-    "coming_soon": [
-        Case(frozenset({OWNER, AGENT}), kwargs={"section": "properties"}, label="properties"),
-    ],
     # Owners: brokerage management.
     "brokerages:profile": [Case(frozenset({OWNER}), ("GET", "POST"))],
     "brokerages:settings": [Case(frozenset({OWNER}), ("GET", "POST"))],

@@ -22,6 +22,8 @@ LEAKING_LEADS = 3
 MIN_CLOSED = 5
 MIN_RESPONDED = 5
 MIN_CONVERSATIONS = 3
+# The page lists the agents with the most reasons; a morning view of a big team cannot be a roll-call.
+ATTENTION_SHOWN = 10
 
 # (figure, label, unit, whether up is good); units: count, money, rate (0–1), minutes, score5, score100
 KPIS = (
@@ -90,6 +92,14 @@ class Dashboard:
         return [(self.agents[item.agent_id], item) for item in self.consistency.agents]
 
     @property
+    def attention_shown(self) -> list[Attention]:
+        return self.attention[:ATTENTION_SHOWN]
+
+    @property
+    def attention_hidden(self) -> int:
+        return max(0, len(self.attention) - ATTENTION_SHOWN)
+
+    @property
     def has_data(self) -> bool:
         return any(totals.has_activity for _, totals in self.trend)
 
@@ -118,7 +128,7 @@ def dashboard(*, brokerage: Brokerage, period: Period, agent_id: int | None = No
 def _total(by_agent: dict[int, Totals], agent_id: int | None) -> Totals:
     if agent_id:
         return by_agent.get(agent_id, Totals())
-    return sum(by_agent.values(), Totals())
+    return Totals.total(by_agent.values())
 
 
 def _figure(totals: Totals, name: str):
@@ -132,7 +142,7 @@ def needs_attention(agents: dict[int, User], now: dict[int, Totals], before: dic
     threshold: conversion down by 10+ points (5+ closed leads in both periods), response time at least twice the
     team's (5+ first contacts), conversation quality down by 5+ points (3+ scored conversations in both), 3+ leads
     leaking, or no activity at all in the period for an active agent hired before it began."""
-    team = sum(now.values(), Totals())
+    team = Totals.total(now.values())
     flagged = []
     for agent_id, agent in agents.items():
         current, previous = now.get(agent_id, Totals()), before.get(agent_id, Totals())

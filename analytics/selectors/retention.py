@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from brokerages.models import Brokerage, User
 from brokerages.selectors import setting_value
-from nurturing.models import Source, Stage
+from nurturing.models import LADDER, Source, Stage
 from nurturing.selectors import activity
 
 from ..period import Period
@@ -77,7 +77,8 @@ FORMULAS = {
 class Figures:
     """The core counts of a set of the cohort's leads (all of them, one agent's, one source's) and the rates
     computed from them (None where there is nothing to divide by). `within` is cumulative, one count per
-    `SPEED_BANDS` limit; `old_enough`/`retained` have one count per `RETENTION_DAYS` window."""
+    `SPEED_BANDS` limit; `old_enough`/`retained` have one count per `RETENTION_DAYS` window; `reached` one per
+    stage of the funnel's `LADDER`."""
 
     leads: int = 0
     contacted: int = 0
@@ -87,6 +88,7 @@ class Figures:
     lost: int = 0
     old_enough: tuple[int, ...] = (0,) * len(RETENTION_DAYS)
     retained: tuple[int, ...] = (0,) * len(RETENTION_DAYS)
+    reached: tuple[int, ...] = (0,) * len(LADDER)
 
     @classmethod
     def of(cls, row: dict) -> "Figures":
@@ -94,7 +96,8 @@ class Figures:
                    within=tuple(row[f"within_{index}"] for index in range(len(SPEED_BANDS))),
                    leaking=row["leaking"], won=row["won"], lost=row["lost"],
                    old_enough=tuple(row[f"old_{days}"] for days in RETENTION_DAYS),
-                   retained=tuple(row[f"retained_{days}"] for days in RETENTION_DAYS))
+                   retained=tuple(row[f"retained_{days}"] for days in RETENTION_DAYS),
+                   reached=tuple(row[f"reached_{stage.value}"] for stage in LADDER))
 
     def __add__(self, other: "Figures") -> "Figures":
         def plus(mine, theirs):
@@ -250,13 +253,13 @@ def cohort_rules(brokerage: Brokerage, period: Period, now: dt.datetime | None =
 
 def retention_metrics(*, brokerage: Brokerage, period: Period, agent_id: int | None = None,
                       now: dt.datetime | None = None) -> LeadRetentionMetrics:
-    """The lead retention figures of the period's cohort (one agent's with `agent_id`). At most five queries
+    """The lead retention figures of the period's cohort (one agent's with `agent_id`). At most four queries
     whatever the number of leads (fewer when there is nothing to look up: no leads, none lost, none assigned)."""
     rules = cohort_rules(brokerage, period, now)
     start, end = period.bounds()
     rows = activity.cohort_counts(brokerage, start, end, rules, agent_id=agent_id)
     by_agent_figures, by_source_figures = _sums(rows, "agent_id"), _sums(rows, "source")
-    totals = sum(by_agent_figures.values(), Figures())
+    totals = _sums(rows, None)[None]
     first_created = min((row["first_created"] for row in rows), default=None)
     names = _agent_names(brokerage, [key for key in by_agent_figures if key is not None])
     by_agent = sorted((Row(key, names.get(key, UNASSIGNED) if key else UNASSIGNED, figures)
@@ -264,12 +267,11 @@ def retention_metrics(*, brokerage: Brokerage, period: Period, agent_id: int | N
                       key=lambda row: (row.key is None, -row.figures.leads, row.label.lower()))
     by_source = sorted((Row(key, _source_label(key), figures) for key, figures in by_source_figures.items()),
                        key=lambda row: (-row.figures.leads, row.label.lower()))
-    reached = activity.cohort_stages_reached(brokerage, start, end, agent_id=agent_id) if totals.leads else {}
     lost = (activity.cohort_lost_reasons(brokerage, start, end, agent_id=agent_id, limit=LOST_REASONS_SHOWN)
             if totals.lost else [])
     return LeadRetentionMetrics(
         period=period, agent_id=agent_id, as_of=rules.as_of, forgotten_lead_days=rules.quiet_days, totals=totals,
-        speed_to_lead=_speed_to_lead(totals), funnel=_funnel(reached, totals.leads),
+        speed_to_lead=_speed_to_lead(totals), funnel=_funnel(totals),
         retention=_retention(totals, first_created, period),
         lost_reasons=_lost_reasons(lost, totals.lost), by_agent=tuple(by_agent), by_source=tuple(by_source),
         formulas=dict(FORMULAS))
@@ -296,14 +298,15 @@ def leaking_leads(brokerage: Brokerage, period: Period, *, agent_id: int | None 
 
 
 COUNTS = ("leads", "contacted", *[f"within_{index}" for index in range(len(SPEED_BANDS))], "leaking", "won", "lost",
-          *[f"old_{days}" for days in RETENTION_DAYS], *[f"retained_{days}" for days in RETENTION_DAYS])
+          *[f"old_{days}" for days in RETENTION_DAYS], *[f"retained_{days}" for days in RETENTION_DAYS],
+          *[f"reached_{stage.value}" for stage in LADDER])
 
 
-def _sums(rows: list[dict], key: str) -> dict:
-    """The reader's (agent, source) rows summed by one of the two."""
-    sums: dict = {}
+def _sums(rows: list[dict], key: str | None) -> dict:
+    """The reader's (agent, source) rows summed by one of the two (by nothing: the total, under None)."""
+    sums: dict = {None: dict.fromkeys(COUNTS, 0)} if key is None else {}
     for row in rows:
-        into = sums.setdefault(row[key], dict.fromkeys(COUNTS, 0))
+        into = sums.setdefault(row[key] if key else None, dict.fromkeys(COUNTS, 0))
         for name in COUNTS:
             into[name] += row[name]
     return {value: Figures.of(counts) for value, counts in sums.items()}
@@ -333,11 +336,10 @@ def _speed_to_lead(totals: Figures) -> tuple[Share, ...]:
                  for (key, label), count in zip(keys, counts, strict=True))
 
 
-def _funnel(reached: dict[str, int], leads: int) -> tuple[FunnelStep, ...]:
+def _funnel(totals: Figures) -> tuple[FunnelStep, ...]:
     steps, previous = [], None
-    for stage in activity.LADDER:
-        count = reached.get(stage.value, 0)
-        steps.append(FunnelStep(stage.value, Stage(stage).label, count, _ratio(count, leads),
+    for stage, count in zip(LADDER, totals.reached, strict=True):
+        steps.append(FunnelStep(stage.value, Stage(stage).label, count, _ratio(count, totals.leads),
                                 None if previous is None else _ratio(count, previous)))
         previous = count
     return tuple(steps)

@@ -49,7 +49,7 @@ def team(request):
                              for agent, totals in rows))
     context = {"tab": "team", "filter_form": form, "period": period, "columns": COLUMNS, "rows": rows,
                "sort": sort, "descending": descending, "formulas": FORMULAS,
-               "team_totals": sum(by_agent.values(), Totals())}
+               "team_totals": Totals.total(by_agent.values())}
     return render(request, "analytics/team.html", context, status=400 if form.errors else 200)
 
 

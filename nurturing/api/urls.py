@@ -1,4 +1,4 @@
-from . import automations, followups, ingestion, leads, sequences
+from . import automations, followups, ingestion, leads, listings, sequences
 
 urlpatterns = [
     *leads.urlpatterns,
@@ -6,4 +6,5 @@ urlpatterns = [
     *followups.urlpatterns,
     *automations.urlpatterns,
     *ingestion.urlpatterns,
+    *listings.urlpatterns,
 ]

@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce, Trim
 
 from brokerages.models import Brokerage
 
-from ..models import CLOSED_STAGES, OPEN_STAGES, Direction, Interaction, Lead, Stage, StageChange
+from ..models import CLOSED_STAGES, LADDER, OPEN_STAGES, Direction, Interaction, Lead, Stage, StageChange
 from ..services.leads import CONTACT_CHANNELS
 
 
@@ -40,9 +40,6 @@ def leads_first_contacted(brokerage: Brokerage, start: dt.datetime, end: dt.date
 
 # Lead cohorts: the lead analytics' readers. A cohort is the leads created in [start, end) (one agent's when
 # `agent_id` is given); each reader runs one query whatever the cohort's size, counting in the database.
-
-# The pipeline's stages in order (lost is off the ladder: a lost lead got as far as it had climbed).
-LADDER = (Stage.NEW, Stage.CONTACTED, Stage.QUALIFIED, Stage.VIEWING, Stage.OFFER, Stage.WON)
 
 
 class _Milliseconds(Func):
@@ -151,7 +148,10 @@ def cohort_counts(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, ru
     """One dict per (agent, source) pair among the cohort's leads, with `agent_id`, `source`, `first_created`
     (the earliest creation) and the counts: leads, contacted (first contact recorded), within_<i> (answered
     within `rules.response_limits[i]`), leaking, won, lost (current stage), old_<D> and retained_<D> per
-    retention window D. One query; at most agents × sources rows, whatever the number of leads."""
+    retention window D, and reached_<stage> per stage of `LADDER`: every lead starts new; a lead reached a stage
+    when the furthest stage it ever reached is that one or a later one (a lead that skipped a stage got past it;
+    a lost lead got as far as it had climbed), and reached contacted once a first contact is recorded. One
+    query; at most agents × sources rows, whatever the number of leads."""
     counts = {
         "first_created": Min("created_at"),
         "leads": Count("pk"),
@@ -165,6 +165,11 @@ def cohort_counts(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, ru
     for days in rules.retention_days:
         counts[f"old_{days}"] = Count("pk", filter=rules.old_enough(days))
         counts[f"retained_{days}"] = Count("pk", filter=rules.retained(days))
+    for rank, stage in enumerate(LADDER):
+        reached = Q(furthest_stage__in=LADDER[rank:])
+        if rank <= LADDER.index(Stage.CONTACTED):
+            reached |= Q(first_contacted_at__isnull=False)
+        counts[f"reached_{stage.value}"] = Count("pk", filter=reached)
     rows = (rules.leads(_cohort(brokerage, start, end, agent_id)).values("assigned_agent_id", "source")
             .order_by("assigned_agent_id", "source").annotate(**counts))
     return [{"agent_id": row.pop("assigned_agent_id"), **row} for row in rows]
@@ -178,22 +183,6 @@ def cohort_leaking_leads(brokerage: Brokerage, start: dt.datetime, end: dt.datet
     return list(leads.filter(rules.leaking()).alias(touched=Coalesce("last_contacted_at", "created_at"))
                 .order_by("touched", "pk")
                 .values_list("pk", "name", "assigned_agent_id", "stage", "created_at", "last_contacted_at")[:limit])
-
-
-def cohort_stages_reached(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, *,
-                          agent_id: int | None = None) -> dict[str, int]:
-    """How many of the cohort's leads reached each stage of `LADDER`: every lead starts new; a lead reached a
-    later stage when its recorded changes or its current stage are that stage or a later one (a lead that
-    skipped a stage got past it; a lost lead got as far as it had climbed), and reached contacted once a first
-    contact is recorded. One query over the cohort joined to its stage changes."""
-    counts = {LADDER[0].value: Count("pk", distinct=True)}
-    for rank, stage in enumerate(LADDER[1:], start=1):
-        later = LADDER[rank:]
-        reached = Q(stage__in=later) | Q(stage_changes__to_stage__in=later)
-        if rank <= LADDER.index(Stage.CONTACTED):
-            reached |= Q(first_contacted_at__isnull=False)
-        counts[stage.value] = Count("pk", distinct=True, filter=reached)
-    return _cohort(brokerage, start, end, agent_id).aggregate(**counts)
 
 
 def cohort_lost_reasons(brokerage: Brokerage, start: dt.datetime, end: dt.datetime, *,

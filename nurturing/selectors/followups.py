@@ -11,14 +11,14 @@ The leakage rules, with N = `forgotten_lead_days`, M = `inactive_client_days`, T
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, Exists, F, IntegerField, Min, OuterRef, Q, QuerySet, Value, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.shortcuts import get_object_or_404
 
 from brokerages.models import Brokerage, Notification, User
 
 from ..drafting import Touch
-from ..models import OPEN_STAGES, Channel, FollowUp, Interaction, Lead, Priority, Stage
+from ..models import OPEN_STAGES, Channel, Direction, FollowUp, Interaction, Lead, Listing, Priority, Stage
 from ..permissions import on_visible_leads
 from ..schedule import BrokerageClock
 
@@ -171,3 +171,69 @@ def notifications(brokerage: Brokerage, user: User, *, unread_only: bool = False
 
 def notification_get(brokerage: Brokerage, pk: int) -> Notification:
     return get_object_or_404(Notification.objects.select_related("recipient"), brokerage=brokerage, pk=pk)
+
+
+# --- one agent's workload, as the co-pilot assistant's workflow analysis reads it ----------------------------
+
+@dataclass(frozen=True)
+class WorkloadLead:
+    id: int
+    name: str
+    stage: str
+    created_at: dt.datetime
+    stage_changed_at: dt.datetime | None
+    first_contacted_at: dt.datetime | None
+    last_contacted_at: dt.datetime | None
+    next_followup_date: dt.date | None
+    do_not_contact: bool
+    forgotten: bool  # the sweep's rule (`LeakageRules.forgotten`) at `rules.now`
+    open_followup: bool  # a draft or approved follow-up is waiting for the lead
+
+
+_WORKLOAD_FIELDS = tuple(WorkloadLead.__dataclass_fields__)
+
+
+def agent_workload(brokerage: Brokerage, rules: LeakageRules, *, agent_id: int, created_since: dt.datetime
+                   ) -> list[WorkloadLead]:
+    """The leads assigned to the agent that are open, or were created since `created_since` (closed or not),
+    oldest first. One query whatever their number."""
+    waiting = FollowUp.objects.filter(lead=OuterRef("pk"), status__in=OPEN_STATUSES)
+    rows = (Lead.objects.filter(brokerage=brokerage, assigned_agent_id=agent_id)
+            .filter(Q(stage__in=OPEN_STAGES) | Q(created_at__gte=created_since))
+            .annotate(forgotten=Case(When(rules.forgotten, then=Value(True)), default=Value(False)),
+                      open_followup=Exists(waiting))
+            .order_by("created_at", "pk").values_list(*_WORKLOAD_FIELDS))
+    return [WorkloadLead(*row) for row in rows]
+
+
+def agent_followup_counts(brokerage: Brokerage, *, agent_id: int, today: dt.date) -> dict:
+    """The agent's follow-ups by state on the brokerage's date `today`: drafts `overdue` (suggested for an
+    earlier day), `due_today` and `upcoming`; approved `calls` still to make; `failed` sends; and
+    `oldest_overdue`, the suggested date of the oldest overdue draft (None without one). One query."""
+    draft, overdue = Q(status=FollowUp.Status.DRAFT), Q(suggested_send_date__lt=today)
+    return FollowUp.objects.filter(brokerage=brokerage, agent_id=agent_id).aggregate(
+        overdue=Count("pk", filter=draft & overdue),
+        due_today=Count("pk", filter=draft & Q(suggested_send_date=today)),
+        upcoming=Count("pk", filter=draft & Q(suggested_send_date__gt=today)),
+        calls=Count("pk", filter=Q(status=FollowUp.Status.APPROVED, channel=Channel.CALL)),
+        failed=Count("pk", filter=Q(status=FollowUp.Status.FAILED)),
+        oldest_overdue=Min("suggested_send_date", filter=draft & overdue))
+
+
+def agent_typed_messages(brokerage: Brokerage, *, agent_id: int, since: dt.datetime, limit: int) -> list[tuple]:
+    """(text, lead id, lead name) of the messages the agent wrote themselves since `since` — outbound SMS,
+    WhatsApp and e-mail interactions they logged that no follow-up draft produced — newest first, at most `limit`.
+    One query."""
+    return list(Interaction.objects.filter(
+        brokerage=brokerage, agent_id=agent_id, direction=Direction.OUTBOUND, occurred_at__gte=since,
+        channel__in=(Channel.SMS, Channel.WHATSAPP, Channel.EMAIL), followup__isnull=True,
+    ).order_by("-occurred_at", "-id").values_list("summary", "lead_id", "lead__name")[:limit])
+
+
+def agent_listings_without_description(brokerage: Brokerage, *, agent_id: int, limit: int) -> list[tuple]:
+    """(id, title, status) of the agent's listings still being prepared or marketed (draft, active, under offer)
+    that have no description yet, oldest first, at most `limit`. One query."""
+    return list(Listing.objects.filter(
+        brokerage=brokerage, listing_agent_id=agent_id, description="",
+        status__in=(Listing.Status.DRAFT, *Listing.ADVERTISED),
+    ).order_by("created_at", "id").values_list("id", "title", "status")[:limit])

@@ -26,6 +26,7 @@ from ..models import (
     Lead,
     Stage,
     StageChange,
+    further_stage,
 )
 from ..permissions import lead_holder_set
 from . import triggers
@@ -86,7 +87,7 @@ def lead_create(*, brokerage: Brokerage, actor: User | None, data: dict, assigne
     `lead_created` automations unless told not to (imports run them themselves after their batch)."""
     _check_agent(brokerage, assigned_agent)
     lead = Lead(brokerage=brokerage, assigned_agent=assigned_agent, stage=stage, external_id=external_id,
-                stage_changed_at=timezone.now())
+                stage_changed_at=timezone.now(), furthest_stage=further_stage(Stage.NEW, stage))
     for name, value in _clean_values(data).items():
         if name not in EDITABLE_FIELDS and name not in ("created_at", "do_not_contact"):
             raise ValidationError({name: "Unknown lead field."})
@@ -181,6 +182,7 @@ def lead_change_stage(*, brokerage: Brokerage, actor: User | None, lead: Lead, s
     previous = lead.stage
     now = timezone.now()
     lead.stage, lead.stage_changed_at = stage, now
+    lead.furthest_stage = further_stage(lead.furthest_stage, stage)
     if stage == Stage.LOST:
         lead.lost_reason = lost_reason.strip()[:255]
     if stage == Stage.WON:

@@ -21,6 +21,7 @@ from ..forms.leads import (
 )
 from ..permissions import can_work_lead
 from ..selectors import leads as selectors
+from ..selectors import listings as listing_selectors
 from ..selectors import sequences as sequence_selectors
 from ..services import leads as services
 
@@ -46,6 +47,7 @@ def _lead_page(request, lead, **forms):
         "active_sequences": sequence_selectors.active_sequences(brokerage),
         # The lead page is only shown to someone who may work the lead; enrolling also needs the automation right.
         "can_enrol": "use_workflow_automation" in request_perms(request),
+        "listing_matches": listing_selectors.listings_for_lead(lead, request.user, perms=request_perms(request)),
     }
     status = 400 if forms else 200
     return render(request, "nurturing/lead_detail.html", context, status=status)

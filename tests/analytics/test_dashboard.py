@@ -170,3 +170,17 @@ def test_team_performance_api_lists_every_agent_with_their_figures(tenant, team)
     assert agents["Omar Slipping"]["conversion_rate"] == pytest.approx(1 / 8)
     assert agents[tenant.agent.display_name]["conversion_rate"] is None
     assert _api(tenant.agent).get("/api/brokerage/team/performance").status_code == 403
+
+
+def test_a_big_team_lists_the_agents_with_most_reasons_first_and_the_rest_in_the_csv(login, tenant, team):
+    sara, omar = team
+    idle = [UserFactory(brokerage=tenant.brokerage, role=Role.AGENT, full_name=f"Idle Agent {n:02d}",
+                        hire_date=days_ago(400)) for n in range(12)]
+    client = login(tenant.owner)
+    page = client.get(reverse("analytics:dashboard")).content.decode()
+    attention = page[page.index('id="attention"'):page.index('id="consistency"')]
+    assert attention.count('class="reasons"') == 10
+    assert attention.index("Omar Slipping") < attention.index("Idle Agent")  # two reasons before one
+    assert "4 more agents crossed a threshold" in attention  # Omar, the fixture's agent, 12 idle: 14 flagged
+    csv = client.get(reverse("analytics:dashboard"), {"export": "attention"}).content.decode()
+    assert all(agent.full_name in csv for agent in idle) and "Omar Slipping" in csv

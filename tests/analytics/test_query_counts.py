@@ -16,7 +16,7 @@ from analytics.models import TeamPerformance
 from analytics.services.rollup import brokerage_zone
 from brokerages.models import Role
 from coaching.models import CoachingAlert, CoachingSession, Conversation
-from nurturing.models import Lead, Stage, StageChange
+from nurturing.models import Lead, Stage, StageChange, further_stage
 from tests.factories import BrokerageFactory, UserFactory
 
 # Measured 25–27 (page) and 24–26 (API) depending on the filter; the ceilings leave room for a query or two.
@@ -53,7 +53,8 @@ def _brokerage(name: str, agents: int, days: int):
                             first_contacted_at=None if stage == Stage.NEW else created + dt.timedelta(minutes=9),
                             last_contacted_at=None if stage == Stage.NEW else created + dt.timedelta(minutes=9),
                             lost_reason="Moved abroad" if stage == Stage.LOST else "",
-                            commission=Decimal("20000") if stage == Stage.WON else None)
+                            commission=Decimal("20000") if stage == Stage.WON else None,
+                            furthest_stage=further_stage(Stage.NEW, stage))
                 leads.append(lead)
                 changes += [StageChange(brokerage=brokerage, lead=lead, from_stage="", to_stage=Stage.NEW,
                                         changed_at=created)]

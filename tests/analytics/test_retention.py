@@ -6,6 +6,7 @@ query count that does not grow with the number of leads."""
 import datetime as dt
 import json
 import zoneinfo
+from functools import reduce
 
 import pytest
 from django.db import connection
@@ -16,7 +17,7 @@ from analytics.period import Period
 from analytics.selectors.retention import FORMULAS, leakage_by_agent, leaking_leads, retention_metrics
 from brokerages.models import Role
 from brokerages.services import settings_update
-from nurturing.models import Direction, Interaction, Lead, StageChange
+from nurturing.models import Direction, Interaction, Lead, StageChange, further_stage
 from tests.factories import UserFactory, make_lead
 
 DUBAI = zoneinfo.ZoneInfo("Asia/Dubai")
@@ -37,7 +38,7 @@ def lead(tenant, *, created, agent=None, stage="new", first=None, last=None, inb
     Lead.objects.filter(pk=made.pk).update(
         stage=stage, first_contacted_at=first, last_contacted_at=last if last is not None else first,
         last_inbound_at=inbound, stage_changed_at=changed or created, lost_reason=lost_reason,
-        do_not_contact=do_not_contact)
+        do_not_contact=do_not_contact, furthest_stage=reduce(further_stage, [*(to for to, _ in history), stage], "new"))
     previous = "new"
     for to_stage, at in history:
         StageChange.objects.create(brokerage=tenant.brokerage, lead=made, from_stage=previous, to_stage=to_stage,

@@ -209,3 +209,15 @@ def test_lead_text_is_shown_escaped(login, tenant):
                      notes="<img src=x onerror=alert(2)>")
     page = login(tenant.agent).get(reverse("nurturing:lead", args=[lead.pk])).content.decode()
     assert "<script>alert(1)" not in page and "&lt;script&gt;" in page and "<img src=x" not in page
+
+
+def test_a_lead_keeps_the_furthest_stage_it_reached_when_it_falls_back_or_is_lost(tenant):
+    lead = make_lead(tenant.brokerage, agent=tenant.agent, stage="contacted")
+    assert lead.furthest_stage == "contacted"
+    for stage, furthest in (("viewing", "viewing"), ("qualified", "viewing"), ("offer", "offer"),
+                            ("lost", "offer")):
+        services.lead_change_stage(brokerage=tenant.brokerage, actor=tenant.agent, lead=lead, stage=stage,
+                                   lost_reason="Moved abroad")
+        lead.refresh_from_db()
+        assert (lead.stage, lead.furthest_stage) == (stage, furthest)
+    assert make_lead(tenant.brokerage, agent=tenant.agent, stage="lost").furthest_stage == "new"
