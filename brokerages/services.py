@@ -1,5 +1,6 @@
 """Writes for brokerages: every one validates, runs in a transaction and leaves an audit entry."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -51,13 +52,17 @@ def audit_record(
     return entry
 
 
-def _changes(instance, fields, data: dict) -> dict:
-    """Apply `data` to `instance` for the named fields and return {field: [old, new]} for those that changed."""
+def apply_changes(instance, fields, data: dict, clean: Callable[[str, Any], Any] | None = None) -> dict:
+    """Apply `data` to `instance` for the named fields (each value through `clean(field, value)` when given) and
+    return {field: [old, new]} for those that changed. The caller saves and audits."""
     changed = {}
     for field in fields:
-        if field in data and getattr(instance, field) != data[field]:
-            changed[field] = [getattr(instance, field), data[field]]
-            setattr(instance, field, data[field])
+        if field not in data:
+            continue
+        value = clean(field, data[field]) if clean else data[field]
+        if getattr(instance, field) != value:
+            changed[field] = [getattr(instance, field), value]
+            setattr(instance, field, value)
     return changed
 
 
@@ -124,7 +129,7 @@ def _brokerage_save(brokerage: Brokerage, actor: User, action: str, changed: dic
 def brokerage_update_profile(*, brokerage: Brokerage, actor: User, data: dict) -> Brokerage:
     """Change the profile fields named in `data`; a taken licence number raises ValidationError."""
     brokerage = Brokerage.objects.select_for_update().get(pk=brokerage.pk)
-    changed = _changes(brokerage, PROFILE_FIELDS, data)
+    changed = apply_changes(brokerage, PROFILE_FIELDS, data)
     return _brokerage_save(brokerage, actor, "brokerage.profile_updated", changed)
 
 
@@ -140,7 +145,7 @@ def brokerage_update_branding(
 ) -> Brokerage:
     """Set the brand colours (#RRGGBB) and optionally replace or remove the logo (a checked image)."""
     brokerage = Brokerage.objects.select_for_update().get(pk=brokerage.pk)
-    changed = _changes(brokerage, ("primary_color", "secondary_color"),
+    changed = apply_changes(brokerage, ("primary_color", "secondary_color"),
                        {"primary_color": primary_color.upper(), "secondary_color": secondary_color.upper()})
     brokerage.full_clean()  # bad colours are refused before a logo file is written
     if logo is not None:

@@ -8,6 +8,7 @@ from PIL import Image, UnidentifiedImageError
 IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
 MAX_LOGO_BYTES = 2 * 1024 * 1024
 MAX_ASSET_BYTES = 10 * 1024 * 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # a phone's photo of a property
 MAX_LOGO_PIXELS = 4096
 
 
@@ -46,9 +47,10 @@ def _image_type(upload) -> str | None:
     return IMAGE_FORMATS[image_format]
 
 
-def check_image(upload) -> CheckedUpload:
-    """A logo: PNG, JPEG, WebP or GIF that decodes, at most 2 MB."""
-    _check_size(upload, MAX_LOGO_BYTES)
+def check_image(upload, *, max_bytes: int = MAX_LOGO_BYTES) -> CheckedUpload:
+    """An image (a logo unless told otherwise): PNG, JPEG, WebP or GIF that decodes, at most 2 MB or
+    `max_bytes`."""
+    _check_size(upload, max_bytes)
     content_type = _image_type(upload)
     if content_type is None:
         raise ValidationError("This file is not a PNG, JPEG, WebP or GIF image.")

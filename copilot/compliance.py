@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 
 from brokerages.models import Brokerage, User
-from brokerages.services import audit_record
+from brokerages.services import apply_changes, audit_record
 
 from .models import PLACEHOLDER_PATTERN, SKELETON_PLACEHOLDERS, BrokerageTemplate, ComplianceRule, TemplateKind
 
@@ -238,13 +238,8 @@ def compliance_rule_update(*, brokerage: Brokerage, actor: User | None, rule: Co
                            data: dict) -> ComplianceRule:
     """Change any of RULE_FIELDS given in `data`; the audit log names the fields that changed."""
     rule = ComplianceRule.objects.select_for_update().get(pk=rule.pk, brokerage=brokerage)
-    changed = []
-    for name in RULE_FIELDS:
-        if name in data:
-            value = data[name].strip() if isinstance(data[name], str) else data[name]
-            if getattr(rule, name) != value:
-                setattr(rule, name, value)
-                changed.append(name)
+    changed = list(apply_changes(rule, RULE_FIELDS, data,
+                                 clean=lambda _, value: value.strip() if isinstance(value, str) else value))
     if changed:
         _save_rule(rule)
         action = "quality.rule_updated"

@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from brokerages.models import Brokerage, User
-from brokerages.services import audit_record
+from brokerages.services import apply_changes, audit_record
 from brokerages.values import clean_labels
 
 from . import search_index
@@ -55,14 +55,8 @@ def article_update(*, brokerage: Brokerage, actor: User | None, article: Knowled
                    data: dict) -> KnowledgeArticle:
     """Change title/category/content/tags/is_active; the search index follows in the same transaction."""
     article = KnowledgeArticle.objects.select_for_update().get(pk=article.pk, brokerage=brokerage)
-    changed = []
-    for name in (*ARTICLE_FIELDS, "is_active"):
-        if name not in data:
-            continue
-        value = clean_tags(data[name]) if name == "tags" else data[name]
-        if getattr(article, name) != value:
-            setattr(article, name, value)
-            changed.append(name)
+    changed = list(apply_changes(article, (*ARTICLE_FIELDS, "is_active"), data,
+                                 clean=lambda name, value: clean_tags(value) if name == "tags" else value))
     if changed:
         _save_article(article)
         action = "knowledge.article_updated"

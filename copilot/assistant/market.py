@@ -9,9 +9,7 @@ brokerage's records, and every figure carries the formula a reader can check.
   with a size, dated by their last change (a sold listing is closed; nothing moves it on).
 - Medians of fewer than FEW_DEALS deals are shown but marked: one sale is a price, not a market.
 
-The three readers of nurturing's rows (`closed_deals`, `sold_prices_per_sqft`, `active_listings`) are
-brokerage-wide, which no nurturing selector offers (its lead and listing lists follow a member's visibility);
-they belong in `nurturing.selectors` and are kept together here until they move there.
+The brokerage-wide readers of the CRM's deals and listings are nurturing's (`nurturing.selectors.market`).
 """
 
 import calendar
@@ -21,13 +19,13 @@ import zoneinfo
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from brokerages.models import Brokerage
 from brokerages.selectors import setting_value
-from nurturing.models import Lead, Listing, PropertyType, Stage
+from nurturing.models import PropertyType
 from nurturing.selectors.listings import normalise
+from nurturing.selectors.market import Deal, OnTheMarket, active_listings, closed_deals, sold_prices_per_sqft
 
 WINDOWS_MONTHS = (6, 12)
 FEW_DEALS = 3
@@ -39,15 +37,6 @@ FORMULAS = (
     ("Price per sq ft", "Median of price ÷ size over the brokerage's listings marked sold in the period with a "
                         "size; a listing's date is its last change."),
 )
-
-
-@dataclass(frozen=True)
-class Deal:
-    price: Decimal
-    community: str  # as typed on the lead; "" when it names no area
-    property_type: str  # a PropertyType value, "" when not recorded
-    closed_at: dt.datetime
-    days_to_close: int
 
 
 @dataclass(frozen=True)
@@ -121,40 +110,6 @@ def _since(day: dt.date, zone: zoneinfo.ZoneInfo) -> dt.datetime:
     return dt.datetime.combine(day, dt.time.min, zone)
 
 
-def closed_deals(brokerage: Brokerage, since: dt.datetime, *, community: str = "", property_type: str = ""
-                 ) -> list[Deal]:
-    """The brokerage's closed deals won from `since` on, of the community (compared without case or extra
-    spaces) and the type when given. One query."""
-    leads = Lead.objects.filter(brokerage=brokerage, stage=Stage.WON, sale_price__isnull=False,
-                                stage_changed_at__gte=since)
-    if property_type:
-        leads = leads.filter(property_type=property_type)
-    if community:
-        leads = leads.filter(areas__icontains=max(community.split(), key=len))  # narrowed, then decided below
-    deals = []
-    for price, areas, kind, created_at, won_at in leads.values_list(
-            "sale_price", "areas", "property_type", "created_at", "stage_changed_at"):
-        area = str(areas[0]).strip() if areas else ""
-        if community and normalise(area) != normalise(community):
-            continue
-        deals.append(Deal(price, " ".join(area.split()), kind, won_at, max(0, (won_at - created_at).days)))
-    return deals
-
-
-def sold_prices_per_sqft(brokerage: Brokerage, since: dt.datetime, *, community: str = "", property_type: str = ""
-                         ) -> list[tuple[str, str, Decimal, dt.datetime]]:
-    """(community, type, price ÷ size, last change) of the brokerage's listings marked sold since `since` with a
-    size, of the community and type when given. One query."""
-    sold = Listing.objects.filter(brokerage=brokerage, status=Listing.Status.SOLD, price__isnull=False,
-                                  size_sqft__isnull=False, updated_at__gte=since)
-    if property_type:
-        sold = sold.filter(property_type=property_type)
-    if community:
-        sold = sold.filter(community__iexact=" ".join(community.split()))
-    return [(place, kind, price / size, changed) for place, kind, price, size, changed in sold.values_list(
-        "community", "property_type", "price", "size_sqft", "updated_at")]
-
-
 def _median(values: list) -> Decimal | None:
     return statistics.median(values) if values else None
 
@@ -207,23 +162,6 @@ def market_snapshot(*, brokerage: Brokerage, community: str = "", property_type:
 
 
 # --- what the content generators quote --------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class OnTheMarket:
-    """The brokerage's active listings in a community: how many, and their price range (AED)."""
-
-    listings: int
-    lowest: Decimal | None
-    highest: Decimal | None
-
-
-def active_listings(brokerage: Brokerage, community: str) -> OnTheMarket:
-    """The brokerage's active listings with a price in the community (one query)."""
-    return OnTheMarket(**Listing.objects.filter(
-        brokerage=brokerage, status=Listing.Status.ACTIVE, price__isnull=False,
-        community__iexact=" ".join(community.split())).aggregate(
-        listings=Count("pk"), lowest=Min("price"), highest=Max("price")))
-
 
 @dataclass(frozen=True)
 class CommunityFigures:

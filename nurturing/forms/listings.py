@@ -5,7 +5,7 @@ from decimal import Decimal
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from brokerages.uploads import check_image
+from brokerages.uploads import MAX_PHOTO_BYTES, check_image
 
 from ..models import Listing, PropertyType
 from ..selectors.listings import SORTS, ListingFilters
@@ -89,12 +89,12 @@ class StatusForm(forms.Form):
 
 
 class PhotoForm(forms.Form):
-    image = forms.FileField(label="Photo", help_text="PNG, JPEG, WebP or GIF, at most 2 MB.",
+    image = forms.FileField(label="Photo", help_text="PNG, JPEG, WebP or GIF, at most 10 MB.",
                             widget=forms.ClearableFileInput(attrs={"accept": "image/png,image/jpeg,image/webp,"
                                                                              "image/gif"}))
     caption = forms.CharField(required=False, max_length=200)
 
     def clean_image(self):
         image = self.cleaned_data["image"]
-        check_image(image)
+        check_image(image, max_bytes=MAX_PHOTO_BYTES)
         return image

@@ -6,7 +6,7 @@ member for every listing). The rules kept here:
 
 - a listing is advertised (active or under offer) only with its advertising permit number;
 - statuses move along `TRANSITIONS` (sold and rented are final; a sale is sold, a rental rented);
-- photos are checked by content (`brokerages.uploads.check_image`, the logo's check), stored under a random name
+- photos are checked by content (`brokerages.uploads.check_image`, at most 10 MB), stored under a random name
   with the extension of their real type, and kept in order without gaps (the first is the cover).
 
 `missing_fields(listing)` is public for the assistant's description generator: it names the facts a description
@@ -23,7 +23,7 @@ from django.db.models import F
 
 from brokerages.models import Brokerage, Role, User
 from brokerages.services import audit_record
-from brokerages.uploads import check_image
+from brokerages.uploads import MAX_PHOTO_BYTES, check_image
 from brokerages.values import clean_labels
 
 from ..models import PERMIT_REQUIRED_MESSAGE, PERMIT_TAKEN_MESSAGE, Listing, ListingPhoto
@@ -218,14 +218,14 @@ def listing_set_status(*, brokerage: Brokerage, actor: User | None, listing: Lis
 @transaction.atomic
 def listing_photo_add(*, brokerage: Brokerage, actor: User | None, listing: Listing, image,
                       caption: str = "") -> ListingPhoto:
-    """Append a checked image (PNG, JPEG, WebP or GIF that decodes, at most 2 MB) as the listing's last photo.
+    """Append a checked image (PNG, JPEG, WebP or GIF that decodes, at most 10 MB) as the listing's last photo.
     Before: the listing has fewer than `MAX_PHOTOS`. After: the file is stored under a random name."""
     listing = Listing.objects.select_for_update().get(pk=listing.pk, brokerage=brokerage)
     count = listing.photos.count()
     if count >= MAX_PHOTOS:
         raise ValidationError({"image": f"A listing holds at most {MAX_PHOTOS} photos; remove one first."})
     try:
-        checked = check_image(image)
+        checked = check_image(image, max_bytes=MAX_PHOTO_BYTES)
     except ValidationError as error:
         raise ValidationError({"image": error.messages}) from error
     caption = " ".join(str(caption or "").split())

@@ -15,7 +15,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from brokerages.models import Brokerage, User
-from brokerages.services import audit_record
+from brokerages.services import apply_changes, audit_record
 from brokerages.values import clean_choice, clean_name
 
 from ..models import Enrollment, FollowUp, Lead, NurturingSequence, SequenceType, Stage
@@ -65,12 +65,7 @@ def sequence_update(*, brokerage: Brokerage, actor: User | None, sequence: Nurtu
         raise ValidationError({name: "Unknown sequence field." for name in sorted(unknown)})
     sequence = NurturingSequence.objects.select_for_update().get(pk=sequence.pk, brokerage=brokerage)
     cleaners = {"name": _clean_name, "sequence_type": _clean_type, "steps": clean_steps, "is_active": bool}
-    changed = []
-    for name, value in data.items():
-        value = cleaners[name](value)
-        if getattr(sequence, name) != value:
-            setattr(sequence, name, value)
-            changed.append(name)
+    changed = list(apply_changes(sequence, SEQUENCE_FIELDS, data, clean=lambda name, value: cleaners[name](value)))
     if not changed:
         return sequence
     _save_sequence(sequence)
