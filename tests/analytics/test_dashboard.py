@@ -184,3 +184,14 @@ def test_a_big_team_lists_the_agents_with_most_reasons_first_and_the_rest_in_the
     assert "4 more agents crossed a threshold" in attention  # Omar, the fixture's agent, 12 idle: 14 flagged
     csv = client.get(reverse("analytics:dashboard"), {"export": "attention"}).content.decode()
     assert all(agent.full_name in csv for agent in idle) and "Omar Slipping" in csv
+
+
+def test_the_agent_filter_lists_the_team_and_keeps_the_chosen_agent(login, tenant, team):
+    sara, omar = team
+    client = login(tenant.owner)
+    page = client.get(reverse("analytics:dashboard")).content.decode()
+    assert '<option value="" selected>All agents</option>' in page
+    assert f'<option value="{sara.pk}">Sara Steady</option>' in page
+    page = client.get(reverse("analytics:dashboard"), {"agent": omar.pk}).content.decode()
+    assert f'<option value="{omar.pk}" selected>Omar Slipping</option>' in page
+    assert '<option value="" selected>' not in page

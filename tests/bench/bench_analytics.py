@@ -212,8 +212,10 @@ def big(django_db_setup, django_db_blocker):
                    "team_performance_rows": rolled.rows, "records_build_seconds": round(records_seconds, 1),
                    "build_seconds": round(time.perf_counter() - started, 1)}
         assert rolled.rows == AGENTS * DAYS, rolled
-        # The built objects are gone with `_records`' frame; collect them now, not inside a measured request.
+        # The built objects are gone with `_records`' frame; collect them now, not inside a measured request, and
+        # freeze what is left as the server does after loading (config/asgi.py).
         gc.collect()
+        gc.freeze()
     yield {"brokerage": brokerage, "owner": owner, "agents": agents, "today": today, "zone": zone,
            "dataset": dataset}
     with django_db_blocker.unblock(), scopes_disabled():
