@@ -123,6 +123,16 @@ class Report:
         return self.period.previous()
 
     @property
+    def when(self) -> str:
+        """What the document covers, in its title and on every page's footer."""
+        return self.period.label
+
+    @property
+    def subtitle(self) -> str:
+        days = self.period.days
+        return f"{self.period.label} ({days} day{'' if days == 1 else 's'}) · compared with {self.previous.label}"
+
+    @property
     def consistency_rows(self) -> list[dict]:
         """The consistency metrics with their team mean as shown (a rate as %, a time in minutes…)."""
         return [{"label": metric.label, "agents": metric.agents, "score": metric.score, "reason": metric.reason,
@@ -288,10 +298,14 @@ class ReportFetcher(URLFetcher):
 HIDDEN_TABLES = re.compile(r'<table class="visually-hidden">.*?</table>', re.S)
 
 
+def render_pdf(html: str, brokerage: Brokerage) -> bytes:
+    """A branded report document as a PDF; the fetcher loads nothing but the brokerage's logo."""
+    return HTML(string=html, base_url=BASE_URL, url_fetcher=ReportFetcher(brokerage)).write_pdf()
+
+
 def render_report_pdf(report: Report) -> bytes:
     """The report as an A4 PDF (page numbers, the brokerage's name in the footer)."""
-    html = HIDDEN_TABLES.sub("", render_report_html(report))
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=ReportFetcher(report.brokerage)).write_pdf()
+    return render_pdf(HIDDEN_TABLES.sub("", render_report_html(report)), report.brokerage)
 
 
 def weekly_period(brokerage: Brokerage, today: dt.date | None = None) -> Period:

@@ -31,9 +31,8 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from weasyprint import HTML
 
-from analytics.reports import BASE_URL, ReportFetcher, agent_report, render_report_pdf, weekly_period
+from analytics.reports import agent_report, render_pdf, render_report_pdf, weekly_period
 from brokerages.models import Brokerage, User
 from brokerages.permissions import brokerage_perms
 from brokerages.services import audit_record
@@ -199,10 +198,8 @@ def _draft_followups(*, brokerage: Brokerage, actor: User, perms: frozenset[str]
 # --- reports -----------------------------------------------------------------------------------------------
 
 def render_snapshot_pdf(snapshot: MarketSnapshot) -> bytes:
-    """The market snapshot as an A4 PDF, branded as the analytics reports are (their styles and their fetcher,
-    which loads nothing but the brokerage's logo)."""
-    html = render_to_string("copilot/runs/market_snapshot.html", {"report": snapshot})
-    return HTML(string=html, base_url=BASE_URL, url_fetcher=ReportFetcher(snapshot.brokerage)).write_pdf()
+    """The market snapshot as an A4 PDF, in the analytics reports' document and brand header."""
+    return render_pdf(render_to_string("copilot/runs/market_snapshot.html", {"report": snapshot}), snapshot.brokerage)
 
 
 def _money(value) -> str | None:

@@ -91,6 +91,14 @@ class MarketSnapshot:
         return f"{kind} in {self.community}" if self.community else f"{kind}, every community"
 
     @property
+    def when(self) -> str:
+        return f"{self.generated_at:%-d %b %Y}"
+
+    @property
+    def subtitle(self) -> str:
+        return f"{self.scope} · from {self.brokerage.name}'s own closed deals · {self.when}"
+
+    @property
     def filename(self) -> str:
         return f"{self.brokerage.slug}-market-snapshot-{self.generated_at:%Y-%m-%d}.pdf"
 
