@@ -27,13 +27,14 @@ FILTER_PARAMETERS = [
 ]
 
 
-def _filter(view: TenantAPIView, *, with_agent: bool) -> tuple[Period, int | None]:
+def _filter(view: TenantAPIView, *, with_agent: bool) -> AnalyticsFilterForm:
+    """The valid filter (`resolved()` gives the period and agent), or a 400 naming what is wrong."""
     form = AnalyticsFilterForm(view.request.query_params, brokerage=view.brokerage,
                                zone=brokerage_zone(view.brokerage), with_agent=with_agent)
     if not form.is_valid():
         raise serializers.ValidationError(
             {("period" if name == "__all__" else name): errors for name, errors in form.errors.items()})
-    return form.cleaned_data["resolved"], form.cleaned_data.get("agent")
+    return form
 
 
 def _period(period: Period) -> dict:
@@ -54,8 +55,9 @@ class DashboardAPI(TenantAPIView):
     @extend_schema(parameters=[*FILTER_PARAMETERS, OpenApiParameter("agent", int, description="One agent's id.")],
                    responses=OpenApiTypes.OBJECT, summary="Owner dashboard")
     def get(self, request):
-        period, agent_id = _filter(self, with_agent=True)
-        data = dashboard(brokerage=self.brokerage, period=period, agent_id=agent_id)
+        form = _filter(self, with_agent=True)
+        period, agent_id = form.resolved()
+        data = dashboard(brokerage=self.brokerage, period=period, agent_id=agent_id, agents=form.agents)
         return Response({
             "period": _period(period), "previous_period": _period(data.previous), "agent_id": agent_id,
             "has_data": data.has_data,
@@ -79,7 +81,7 @@ class TeamPerformanceAPI(TenantAPIView):
 
     @extend_schema(parameters=FILTER_PARAMETERS, responses=OpenApiTypes.OBJECT, summary="Team performance")
     def get(self, request):
-        period, _ = _filter(self, with_agent=False)
+        period, _ = _filter(self, with_agent=False).resolved()
         by_agent = totals_by_agent(self.brokerage, period)
         return Response({
             "period": _period(period), "formulas": FORMULAS,

@@ -23,9 +23,11 @@ class AnalyticsFilterForm(forms.Form):
         super().__init__(data)
         self.zone = zone
         self.today = dt.datetime.now(zone).date()
+        # The members the agent filter offers; pages that show them too read them here, not again.
+        self.agents = list(agents_of(brokerage)) if with_agent else []
         if with_agent:
             self.fields["agent"].choices = [("", "All agents"), *[(agent.pk, agent.display_name)
-                                                                  for agent in agents_of(brokerage)]]
+                                                                  for agent in self.agents]]
         else:
             del self.fields["agent"]
 

@@ -104,9 +104,11 @@ class Dashboard:
         return any(totals.has_activity for _, totals in self.trend)
 
 
-def dashboard(*, brokerage: Brokerage, period: Period, agent_id: int | None = None) -> Dashboard:
+def dashboard(*, brokerage: Brokerage, period: Period, agent_id: int | None = None,
+              agents: list[User] | None = None) -> Dashboard:
+    """`agents`: the brokerage's `agents_of`, when the caller has already read them (the filter form has)."""
     previous = period.previous()
-    agents = {agent.pk: agent for agent in agents_of(brokerage)}
+    agents = {agent.pk: agent for agent in (agents_of(brokerage) if agents is None else agents)}
     now_by_agent = totals_by_agent(brokerage, period)
     before_by_agent = totals_by_agent(brokerage, previous)
     chosen = agents.get(agent_id) if agent_id else None

@@ -18,7 +18,7 @@ METRIC_NAMES = [metric[0] for metric in METRICS]
 def dashboard(request):
     form = filter_form(request)
     period, agent_id = form.resolved()
-    data = dashboard_data(brokerage=request.brokerage, period=period, agent_id=agent_id)
+    data = dashboard_data(brokerage=request.brokerage, period=period, agent_id=agent_id, agents=form.agents)
     export = request.GET.get("export")
     stem = f"{request.brokerage.slug}-{period.start}-{period.end}"
     if export == "kpis":

@@ -8,7 +8,6 @@ from brokerages.selectors import setting_value
 from brokerages.services import audit_record
 
 from ..reports import Report, agent_report, render_report_pdf, team_report
-from ..selectors.team import agents_of
 from .common import analytics_view, csv_response, filter_form
 from .team import team_agent_get
 
@@ -18,7 +17,7 @@ def reports(request):
     """The report picker: the period and (optionally) an agent, with links to preview or download."""
     form = filter_form(request)
     period, agent_id = form.resolved()
-    agent = agents_of(request.brokerage).filter(pk=agent_id).first() if agent_id else None
+    agent = next((agent for agent in form.agents if agent.pk == agent_id), None)
     context = {"tab": "reports", "filter_form": form, "period": period, "agent": agent,
                "weekly_enabled": setting_value(request.brokerage, "weekly_report_enabled"),
                "can_change_settings": request.user.is_owner}
