@@ -278,3 +278,107 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ApiArea(models.TextChoices):
+    """The parts of the API an integration key may be scoped to: one per app, read or write."""
+
+    BROKERAGES = "brokerages", "Brokerage: profile, team, settings, webhooks"
+    COPILOT = "copilot", "Co-Pilot: mentor, knowledge base, assistant"
+    NURTURING = "nurturing", "Nurturing: leads, interactions, listings, sequences, follow-ups, automations"
+    COACHING = "coaching", "Coaching: conversations, alerts, sessions, training plans"
+    ANALYTICS = "analytics", "Analytics: dashboard and team performance"
+
+
+API_SCOPES = tuple(f"{area}:{level}" for area in ApiArea.values for level in ("read", "write"))
+
+
+class ApiKey(models.Model):
+    """A brokerage-level integration credential. Only a SHA-256 of the key is stored; the key itself is shown
+    once. It acts with the permissions of the owner who created it, narrowed to its scopes."""
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    scopes = models.JSONField(default=list)
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["brokerage", "name"], condition=Q(revoked_at__isnull=True),
+                                    name="unique_live_api_key_name"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class WebhookEndpoint(models.Model):
+    """A receiver an owner registered for some events. Deliveries are signed with `secret`; after a rotation
+    the previous secret also signs until `previous_secret_expires_at`, so receivers can switch over."""
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500)
+    description = models.CharField(max_length=200, blank=True)
+    events = models.JSONField(default=list)
+    secret = models.CharField(max_length=80)
+    previous_secret = models.CharField(max_length=80, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    created_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or to be sent) to one endpoint. `event_id` stays the same across retries and manual
+    redeliveries, so a receiver can drop duplicates."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RETRYING = "retrying", "Retrying"
+        SUCCEEDED = "succeeded", "Delivered"
+        FAILED = "failed", "Failed"
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=60)
+    event_id = models.UUIDField(db_index=True)
+    payload = models.JSONField(default=dict)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveIntegerField(null=True, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    redelivery_of = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_endpoint")]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"
