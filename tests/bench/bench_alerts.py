@@ -27,15 +27,12 @@ module before Django is set up.
 import asyncio
 import http.client
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import parse_qs
 
 import pytest
+
+from . import live
 
 AGENTS = 1_000
 ROUNDS = 60
@@ -43,7 +40,6 @@ WARMUP = 5
 LIMIT_P95_MS = {"embedded": 20.0, "services": 30.0}
 CONNECT_BATCH = 50
 BARE_PUSH_PATH = "/__bench__/push"
-ROOT = Path(__file__).resolve().parents[2]
 LEAD_LINE = "Honestly the price seems too high for Dubai Marina."
 AGENT_LINE = "That's the price, the owner won't move on it."
 
@@ -140,59 +136,11 @@ def deferred_test_transaction(django_db_setup, django_db_blocker):
     connection.transaction_mode = mode
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _database_url() -> str:
-    """The benchmark's test database, for the server process."""
-    from django.db import connection
-
-    name = connection.settings_dict["NAME"]
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{name}"
-    return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
-
-
 @pytest.fixture(scope="module")
 def server(crowd, tmp_path_factory):
-    port = _free_port()
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    env = dict(os.environ, DATABASE_URL=_database_url(), DEBUG="false", SECRET_KEY="bench-" + "k" * 50,
-               ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",  # plain HTTP on loopback, no TLS proxy
-               DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1")
-    with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tests.bench.bench_alerts:application"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        _wait_ready(port, process, log)
+    with live.daphne("tests.bench.bench_alerts:application", tmp_path_factory.mktemp("daphne"),
+                     probe_path="/api/coaching/conversations") as port:
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def _wait_ready(port: int, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Daphne exited ({process.returncode}):\n{log.read_text()[-3000:]}")
-        try:
-            client = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            client.request("GET", "/api/coaching/conversations")  # loads the project (answers 401)
-            client.getresponse().read()
-            client.close()
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"Daphne did not answer on port {port}:\n{log.read_text()[-3000:]}")
 
 
 # --- the client side --------------------------------------------------------------------------------------------
