@@ -16,8 +16,8 @@ help:
 	@echo "make setup          create .venv, install requirements-dev.txt (when changed), npm packages, var/"
 	@echo "make run            migrate, seed demo data, serve http://127.0.0.1:8000 (Daphne + Celery worker/beat)"
 	@echo "make lint           ruff: pyflakes, bugbear and bandit's security rules"
-	@echo "make test           lint, then pytest -n 2 on the embedded default (SQLite, in-memory layer)"
-	@echo "make test-services  the same suite against throwaway PostgreSQL 15 + Redis servers"
+	@echo "make test           lint, then pytest -n 2 on the embedded default (SQLite, in-memory layer), no API fuzz"
+	@echo "make test-services  the whole suite, API fuzz included, against throwaway PostgreSQL 15 + Redis servers"
 	@echo "make bench          benchmarks under tests/bench"
 	@echo "make bench-services the same benchmarks against throwaway PostgreSQL 15 + Redis servers"
 	@echo "make eval           the mentor's retrieval and the coaching analyser's agreement on tests/data/"
@@ -47,8 +47,9 @@ run: setup
 lint: setup
 	$(VENV)/bin/ruff check .
 
+# The schemathesis run over the whole API (marker `fuzz`, ~3 min) belongs to test-services only.
 test: setup lint
-	$(NO_SERVICES_ENV) scripts/pytest.sh -n 2
+	$(NO_SERVICES_ENV) scripts/pytest.sh -n 2 -m "not fuzz"
 
 test-services: setup
 	$(NO_SERVICES_ENV) scripts/services.sh scripts/pytest.sh -n 2

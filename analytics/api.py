@@ -12,6 +12,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import id_parameter, query_dict
 
 from .forms import AnalyticsFilterForm
 from .period import PRESETS, Period
@@ -29,7 +30,7 @@ FILTER_PARAMETERS = [
 
 def _filter(view: TenantAPIView, *, with_agent: bool) -> AnalyticsFilterForm:
     """The valid filter (`resolved()` gives the period and agent), or a 400 naming what is wrong."""
-    form = AnalyticsFilterForm(view.request.query_params, brokerage=view.brokerage,
+    form = AnalyticsFilterForm(query_dict(view.request), brokerage=view.brokerage,
                                zone=brokerage_zone(view.brokerage), with_agent=with_agent)
     if not form.is_valid():
         raise serializers.ValidationError(
@@ -52,7 +53,7 @@ class DashboardAPI(TenantAPIView):
 
     method_perms = {"GET": "view_team_performance"}
 
-    @extend_schema(parameters=[*FILTER_PARAMETERS, OpenApiParameter("agent", int, description="One agent's id.")],
+    @extend_schema(parameters=[*FILTER_PARAMETERS, id_parameter("agent", "One agent's id.")],
                    responses=OpenApiTypes.OBJECT, summary="Owner dashboard")
     def get(self, request):
         form = _filter(self, with_agent=True)

@@ -31,6 +31,7 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from brokerages.models import Brokerage, Role, User
 from brokerages.selectors import setting_value
 from brokerages.services import audit_record, notify
+from brokerages.webhooks import member_data, webhook_emit
 from coaching.selectors.metrics import CoachingMetrics, coaching_metrics
 
 from .charts import bar_chart
@@ -308,6 +309,27 @@ def render_report_pdf(report: Report) -> bytes:
     return render_pdf(HIDDEN_TABLES.sub("", render_report_html(report)), report.brokerage)
 
 
+def report_event_data(report: Report, *, size: int, source: str, requested_by: User | None) -> dict:
+    """A drawn report as the `report.generated` webhook event carries it (docs/webhooks.md)."""
+    return {"report": {"kind": report.kind, "title": report.title, "filename": report.filename, "bytes": size,
+                       "period": {"start": report.period.start, "end": report.period.end},
+                       "agent": member_data(report.agent)},
+            "source": source, "requested_by": member_data(requested_by)}
+
+
+def report_pdf_download(*, brokerage: Brokerage, actor: User, report: Report) -> bytes:
+    """The report as a PDF for `actor` to download. After: the audit log has the download, and the
+    brokerage's `report.generated` webhook subscribers hear of it."""
+    content = render_report_pdf(report)
+    audit_record(brokerage=brokerage, actor=actor, action="analytics.report_downloaded",
+                 resource=report.agent, resource_type="" if report.agent else "analytics.team_report",
+                 details={"report": report.kind, "start": report.period.start.isoformat(),
+                          "end": report.period.end.isoformat(), "bytes": len(content)})
+    webhook_emit(brokerage=brokerage, event="report.generated", data=lambda: report_event_data(
+        report, size=len(content), source="download", requested_by=actor))
+    return content
+
+
 def weekly_period(brokerage: Brokerage, today: dt.date | None = None) -> Period:
     """The seven whole days before today in the brokerage's zone: the weekly report's period."""
     zone = brokerage_zone(brokerage)
@@ -358,6 +380,8 @@ def report_weekly_send(*, brokerage: Brokerage, today: dt.date | None = None) ->
                      resource_type="analytics.team_report",
                      details={"start": period.start.isoformat(), "end": period.end.isoformat(),
                               "recipients": len(sent)})
+        webhook_emit(brokerage=brokerage, event="report.generated", data=lambda: report_event_data(
+            report, size=len(content), source="weekly_email", requested_by=None))
     return WeeklySend(period, sent, "" if sent else "Every owner already received this week's report.")
 
 

@@ -22,6 +22,7 @@ from .forms_admin import (
     UserChangeForm,
 )
 from .models import (
+    ApiKey,
     AuditLog,
     BrandAsset,
     Brokerage,
@@ -316,6 +317,21 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Every brokerage's integration keys, for reading (owners create and revoke them on their API keys page).
+    The key's hash is left out: it is of no use to a person and need not travel."""
+
+    list_display = ("name", "prefix", "brokerage", "created_by", "created_at", "last_used_at", "expires_at",
+                    "revoked_at")
+    list_filter = ("brokerage",)
+    list_select_related = ("brokerage", "created_by")
+    search_fields = ("name", "prefix", "brokerage__name")
+    readonly_fields = ("brokerage", "name", "prefix", "scopes", "created_by", "created_at", "last_used_at",
+                       "expires_at", "revoked_at")
+    fields = readonly_fields
 
 
 class ObjectPermissionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):

@@ -8,7 +8,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from . import selectors, services, settings_registry
-from .api_base import StrictSerializer, TenantAPIView
+from .api_base import TenantAPIView
+from .api_contract import Pagination, StrictInput, paginated
 from .forms import TENANT_ROLE_CHOICES
 from .models import Brokerage, User
 from .services import PROFILE_FIELDS
@@ -22,7 +23,7 @@ class BrokerageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class BrokerageProfileUpdateSerializer(StrictSerializer, serializers.ModelSerializer):
+class BrokerageProfileUpdateSerializer(StrictInput, serializers.ModelSerializer):
     class Meta:
         model = Brokerage
         fields = PROFILE_FIELDS
@@ -37,7 +38,7 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InviteSerializer(StrictSerializer):
+class InviteSerializer(StrictInput):
     email = serializers.EmailField()
     full_name = serializers.CharField(max_length=200)
     role = serializers.ChoiceField(choices=TENANT_ROLE_CHOICES, default="agent")
@@ -45,7 +46,7 @@ class InviteSerializer(StrictSerializer):
     hire_date = serializers.DateField(required=False, allow_null=True, default=None)
 
 
-class MemberUpdateSerializer(StrictSerializer):
+class MemberUpdateSerializer(StrictInput):
     role = serializers.ChoiceField(choices=TENANT_ROLE_CHOICES, required=False)
     is_active = serializers.BooleanField(required=False)
 
@@ -77,10 +78,11 @@ class TeamAPI(TenantAPIView):
     """The members of the caller's brokerage. Owners and support staff may list them; owners invite."""
 
     method_perms = {"GET": "view_team_performance", "POST": "manage_brokerage"}
+    pagination_class = Pagination
 
     @extend_schema(responses=MemberSerializer(many=True), summary="Members of the brokerage")
     def get(self, request):
-        return Response(MemberSerializer(selectors.team_members(self.brokerage), many=True).data)
+        return paginated(self, selectors.team_members(self.brokerage), MemberSerializer)
 
     @extend_schema(request=InviteSerializer, responses={201: MemberSerializer},
                    summary="Invite a member (they receive a link to set a password)")

@@ -378,7 +378,12 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_endpoint")]
+        indexes = [
+            models.Index(fields=["endpoint", "-created_at"], name="webhook_delivery_endpoint"),
+            # The sweep's question, "which deliveries are due?", without scanning the delivered history.
+            models.Index(fields=["next_attempt_at"], name="webhook_delivery_due",
+                         condition=Q(status__in=["pending", "retrying"])),
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id} ({self.status})"

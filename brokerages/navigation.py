@@ -32,6 +32,7 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Sequences", "nurturing:sequences", "manage_nurturing"),
         MenuItem("Automations", "nurturing:automations", "manage_nurturing"),
         MenuItem("Import leads", "nurturing:import", "manage_leads"),
+        MenuItem("Export CSV", "nurturing:exports", "work_leads"),
         MenuItem("Lead webhook", "nurturing:lead_webhook_settings", "manage_nurturing"),
         MenuItem("Team coaching", "coaching:team", "manage_coaching"),
         MenuItem("Live escalations", "coaching:escalations", "manage_coaching"),
@@ -46,6 +47,8 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Team", "brokerages:team", "manage_brokerage"),
         MenuItem("Brokerage", "brokerages:profile", "manage_brokerage"),
         MenuItem("Settings", "brokerages:settings", "manage_brokerage"),
+        MenuItem("API keys", "brokerages:api_keys", "manage_brokerage"),
+        MenuItem("Webhooks", "brokerages:webhooks", "manage_brokerage"),
     ),
     Role.AGENT: (
         MenuItem("My Dashboard", "home", "view_brokerage"),
@@ -60,6 +63,7 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Smart Nurturing", "nurturing:followups", "work_leads"),
         MenuItem("Sequences", "nurturing:sequences", "use_workflow_automation"),
         MenuItem("Automations", "nurturing:automations", "use_workflow_automation"),
+        MenuItem("Export CSV", "nurturing:exports", "work_leads"),
     ),
     Role.SUPPORT_STAFF: (
         MenuItem("Dashboard", "home", "view_brokerage"),
@@ -68,6 +72,7 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Leads", "nurturing:leads", "work_leads"),
         MenuItem("Follow-up queue", "nurturing:followups", "work_leads"),
         MenuItem("Import leads", "nurturing:import", "manage_leads"),
+        MenuItem("Export CSV", "nurturing:exports", "work_leads"),
         MenuItem("Team coaching", "coaching:team", "manage_coaching"),
         MenuItem("Live escalations", "coaching:escalations", "manage_coaching"),
         MenuItem("Properties", "nurturing:listings", "work_leads"),

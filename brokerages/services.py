@@ -18,7 +18,7 @@ from rest_framework.authtoken.models import Token
 from . import settings_registry
 from .models import AuditLog, BrandAsset, Brokerage, BrokerageSetting, Notification, Role, User
 from .permissions import TENANT_ROLES, role_group_join, role_groups_sync
-from .request_context import client_ip
+from .request_context import api_key_label, client_ip
 from .uploads import check_document, check_image
 
 PROFILE_FIELDS = ("name", "license_number", "rera_number", "address", "phone", "email", "website")
@@ -33,7 +33,11 @@ def audit_record(
     resource_type: str = "",
     details: dict | None = None,
 ) -> AuditLog:
-    """Append one entry to the brokerage's audit log; the client's address comes from the request context."""
+    """Append one entry to the brokerage's audit log; the client's address, and the integration key of a
+    key-authenticated API call (as `details["api_key"]`), come from the request context."""
+    details = dict(details or {})
+    if key := api_key_label.get():
+        details["api_key"] = key
     if resource is not None:
         resource_type = resource_type or resource._meta.label_lower
         resource_id = str(resource.pk)
@@ -45,7 +49,7 @@ def audit_record(
         action=action,
         resource_type=resource_type,
         resource_id=resource_id,
-        details=details or {},
+        details=details,
         ip_address=client_ip.get(),
     )
     entry.save()

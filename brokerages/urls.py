@@ -2,6 +2,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
+from . import views_keys
+from . import views_webhooks
 
 brokerage_patterns = [
     path("profile/", views.profile, name="profile"),
@@ -14,6 +16,10 @@ brokerage_patterns = [
     path("team/<int:pk>/role/", views.team_member_role, name="team_member_role"),
     path("team/<int:pk>/active/", views.team_member_active, name="team_member_active"),
     path("compliance/", views.audit_log, name="audit_log"),
+    *views_webhooks.urlpatterns,
+    path("api-keys/", views_keys.api_keys, name="api_keys"),
+    path("api-keys/new/", views_keys.api_key_create, name="api_key_create"),
+    path("api-keys/<int:pk>/revoke/", views_keys.api_key_revoke, name="api_key_revoke"),
 ]
 
 auth_patterns = [

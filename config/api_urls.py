@@ -1,4 +1,6 @@
-from django.urls import include, path
+from django.http import JsonResponse
+from django.urls import include, path, re_path
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from brokerages import api as brokerage_api
@@ -7,6 +9,14 @@ from copilot import api_assistant as copilot_assistant_api
 from copilot import api_automations as copilot_automations_api
 from copilot import api_quality as copilot_quality_api
 
+
+
+@csrf_exempt  # API clients carry no CSRF cookie; without this a POST to an unknown path got the HTML 403 page
+def api_not_found(request):
+    return JsonResponse({"error": {"status": 404, "code": "not_found", "message": "No API route has this address.",
+                                   "fields": {}}}, status=404)
+
+
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
@@ -14,6 +24,7 @@ urlpatterns = [
     path("brokerage/team", brokerage_api.TeamAPI.as_view(), name="api-brokerage-team"),
     path("brokerage/team/<int:pk>", brokerage_api.TeamMemberAPI.as_view(), name="api-brokerage-team-member"),
     path("brokerage/settings", brokerage_api.SettingsAPI.as_view(), name="api-brokerage-settings"),
+    path("brokerage/knowledge-base", copilot_api.KnowledgeBaseItemAPI.as_view(), name="api-brokerage-knowledge-base"),
     path("copilot/mentor/ask", copilot_api.MentorAskAPI.as_view(), name="api-mentor-ask"),
     path("copilot/assistant/analyze", copilot_assistant_api.AssistantAnalyzeAPI.as_view(),
          name="api-assistant-analyze"),
@@ -27,4 +38,7 @@ urlpatterns = [
     path("", include("nurturing.api.urls")),
     path("", include("coaching.api.urls")),
     path("", include("analytics.api")),
+    path("", include("brokerages.api_webhooks")),
+    # Last: any other path under /api/ (a typo, an id that is not a number) answers the API's JSON error body.
+    re_path(r"^", api_not_found, name="api-not-found"),
 ]

@@ -24,4 +24,6 @@ app.conf.beat_schedule = {
     # The owners' weekly team report, Monday morning after the night's rollup.
     "analytics-weekly-report": {"task": "analytics.tasks.weekly_report_all",
                                 "schedule": crontab(hour=7, minute=0, day_of_week="mon")},
+    # Webhook deliveries whose queued message was lost are queued again (brokerages.webhooks.delivery).
+    "webhook-deliveries-sweep": {"task": "brokerages.tasks.webhook_deliveries_sweep_task", "schedule": 60.0},
 }

@@ -62,6 +62,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "brokerages.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -174,6 +175,14 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds the API's request counters (brokerages.throttling): shared through Redis when there is one, so
+# every process counts the same requests; per process otherwise (one machine, one Daphne).
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                          "KEY_PREFIX": "aep"}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Celery: Redis when configured, otherwise kombu's filesystem transport so one machine needs no server.
 CELERY_BROKER_DIR = VAR_DIR / "celery"
 if REDIS_URL:
@@ -200,6 +209,13 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 NURTURING_MESSAGE_BACKEND = os.environ.get("NURTURING_MESSAGE_BACKEND", "nurturing.messaging.ConsoleBackend")
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
 WEBHOOKS_ALLOW_PRIVATE_TARGETS = env_bool("WEBHOOKS_ALLOW_PRIVATE_TARGETS", False)
+# Outbound calls (brokerages.outbound, docs/webhooks.md): the bound on one whole exchange, in seconds; the waits
+# before each retry of a webhook delivery (a delivery makes one attempt more than there are waits); and how
+# many failed attempts in a row disable an endpoint (its owners are notified).
+WEBHOOKS_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOKS_TIMEOUT_SECONDS", "10"))
+WEBHOOKS_RETRY_DELAYS = [int(value) for value in os.environ.get(
+    "WEBHOOKS_RETRY_DELAYS", "10,30,120,600,1800,3600,10800,21600").split(",") if value.strip()]
+WEBHOOKS_DISABLE_AFTER_FAILURES = int(os.environ.get("WEBHOOKS_DISABLE_AFTER_FAILURES", "15"))
 
 # AI engines: "local" (offline, the default), "anthropic" or "gemini"; brokerages may override per setting.
 LLM_PROVIDER = os.environ.get("LLM_PROVIDER", "local")
@@ -214,20 +230,63 @@ LLM_MAX_RETRIES = int(os.environ.get("LLM_MAX_RETRIES", "2"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "brokerages.authentication.ApiKeyAuthentication",
         "brokerages.authentication.MemberTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "brokerages.api_schema.AutoSchema",
     "EXCEPTION_HANDLER": "brokerages.api_errors.json_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_THROTTLE_CLASSES": ["brokerages.throttling.ApiKeyRateThrottle",
+                                 "brokerages.throttling.MemberRateThrottle"],
+    "DEFAULT_PAGINATION_CLASS": "brokerages.api_contract.Pagination",
     "PAGE_SIZE": 50,
+    # The API reads JSON (the CSV import names its multipart parser itself).
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "UNAUTHENTICATED_USER": None,
 }
+# Requests per integration key and per member (token or session): "<n>/<s|min|hour|day>".
+API_KEY_THROTTLE_RATE = os.environ.get("API_KEY_THROTTLE_RATE", "600/min")
+API_USER_THROTTLE_RATE = os.environ.get("API_USER_THROTTLE_RATE", "600/min")
+# The largest /api/ request body (413 above it); multipart uploads (a listing photo of up to 10 MB, a CSV import)
+# get the ceiling every page's request has.
+API_MAX_BODY_BYTES = int(os.environ.get("API_MAX_BODY_BYTES", str(1024 * 1024)))
+API_MAX_UPLOAD_BYTES = int(os.environ.get("API_MAX_UPLOAD_BYTES", str(DATA_UPLOAD_MAX_MEMORY_SIZE)))
+API_DESCRIPTION = f"""Brokerage management, co-pilot, nurturing, coaching and analytics.
+
+## Authentication
+- **Integration keys** (for other systems): `Authorization: Bearer aep_<prefix>_<secret>`. A brokerage owner
+  creates them on the *API keys* page; the key is shown once and only its hash is stored. A key acts as the owner
+  who created it and stops working when it is revoked, when it expires, or when that person is no longer an
+  active owner.
+- **Member tokens** (a person's own scripts): `Authorization: Token <key>`, created on the account page; the
+  token has its member's role.
+
+## Scopes
+Each key holds scopes `<area>:read` and/or `<area>:write`. The areas, by path: **copilot** `/api/copilot/…`,
+`/api/knowledge/…` and `/api/brokerage/knowledge-base`; **nurturing** `/api/nurturing/…` and `/api/listings…`;
+**coaching** `/api/coaching/…`; **analytics** `/api/brokerage/dashboard` and `/api/brokerage/team/performance`;
+**brokerages** the rest of `/api/brokerage/…`. Read covers GET, HEAD and OPTIONS; write covers every method and
+includes read. A call outside the key's scopes answers 403 naming the scope it lacks, e.g. "This API key lacks
+the scope nurturing:write."; within them, the role of the key's creator (an owner) applies.
+
+## Errors
+Every error has one body: `{{"error": {{"status": 403, "code": "permission_denied", "message": "…",
+"fields": {{}}}}}}`. `message` is written for a person; `fields` maps each invalid field to its messages (400).
+401 means the credentials are missing or no longer valid (the message says which: unknown, revoked on …,
+expired on …); 404 is also the answer for another brokerage's objects.
+
+## Limits
+- **Rate**: {API_KEY_THROTTLE_RATE} per key and {API_USER_THROTTLE_RATE} per member (token or session), counted
+  in fixed windows. Over it the API answers **429** with a `Retry-After` header (seconds); wait that long and retry.
+- **Size**: a request body over {API_MAX_BODY_BYTES // 1024} KB answers **413** before it is parsed; file uploads
+  (`multipart/form-data`) may be up to {API_MAX_UPLOAD_BYTES // (1024 * 1024)} MB, each file within its own
+  limit.
+"""
 SPECTACULAR_SETTINGS = {
     "TITLE": "Agent Excellence Platform API",
-    "DESCRIPTION": "Brokerage management, co-pilot, nurturing, coaching and analytics. "
-    "Authenticate with `Authorization: Token <key>`; tokens are created on the profile page.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -243,11 +302,14 @@ SPECTACULAR_SETTINGS = {
         "LeadPriorityEnum": "nurturing.models.Priority",
         "LeadSourceEnum": "nurturing.models.Source",
         "InteractionChannelEnum": "nurturing.models.Channel",
+        "SendChannelEnum": "nurturing.api.followups.SEND_CHANNEL_CHOICES",
         "SequenceTypeEnum": "nurturing.models.SequenceType",
         "EnrollmentStatusEnum": "nurturing.models.Enrollment.Status",
         "FollowUpStatusEnum": "nurturing.models.FollowUp.Status",
         "FollowUpReasonEnum": "nurturing.models.FollowUp.Reason",
         "ConversationChannelEnum": "coaching.models.ConversationChannel",
+        "WebhookEventEnum": "brokerages.api_webhooks.EVENT_NAMES",
+        "WebhookDeliveryEventEnum": "brokerages.api_webhooks.DELIVERY_EVENT_NAMES",
     },
 }
 

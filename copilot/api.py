@@ -1,19 +1,21 @@
-"""REST endpoints of the co-pilot: the seed's mentor endpoint and the knowledge base. Same services as the pages."""
+"""REST endpoints of the co-pilot: the seed's mentor endpoint and the knowledge base (also under the seed's
+`POST /api/brokerage/knowledge-base`). Same services as the pages. Articles are never deleted, as on the pages:
+owners and support staff retire one with `is_active: false` (the mentor and search stop using it) and bring it
+back with `true`; DELETE answers 405."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
-from brokerages.permissions import brokerage_perms
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import Pagination, StrictInput, paginated, query_params
 
 from . import selectors, services
 from .services import MAX_QUESTION_CHARS
 
 
-class MentorQuestionSerializer(StrictSerializer):
+class MentorQuestionSerializer(StrictInput):
     question = serializers.CharField(max_length=MAX_QUESTION_CHARS, allow_blank=True,
                                      error_messages={"max_length": f"Keep the question under {MAX_QUESTION_CHARS} "
                                                                    "characters."})
@@ -48,7 +50,7 @@ class ArticleSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class ArticleWriteSerializer(StrictSerializer, ArticleSerializer):
+class ArticleWriteSerializer(StrictInput, ArticleSerializer):
     is_active = serializers.BooleanField(required=False)
 
 
@@ -59,6 +61,20 @@ class SearchResultSerializer(serializers.Serializer):
     heading = serializers.CharField()
     snippet = serializers.CharField(source="snippet_html")
     score = serializers.FloatField()
+
+
+class ArticleQuerySerializer(serializers.Serializer):
+    category = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                                     help_text="Only this category (exact).")
+    tag = serializers.CharField(required=False, allow_blank=True, max_length=50,
+                                help_text="Only articles with this tag.")
+
+
+class SearchQuerySerializer(ArticleQuerySerializer):
+    q = serializers.CharField(max_length=500, help_text="What to look for.",
+                              error_messages={"required": "Give a search text.", "blank": "Give a search text."})
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=50, default=20, help_text=(
+        "At most this many passages (default 20): a ranked top list, not pages."))
 
 
 class MentorAskAPI(TenantAPIView):
@@ -83,23 +99,38 @@ class ArticleListAPI(TenantAPIView):
     """Knowledge articles of the brokerage (active ones; managers also see retired ones)."""
 
     method_perms = {"GET": "view_knowledge_base", "POST": "manage_knowledge_base"}
+    pagination_class = Pagination
 
-    @extend_schema(parameters=[OpenApiParameter("category", str), OpenApiParameter("tag", str)],
-                   responses=ArticleSerializer(many=True), summary="List articles")
+    @extend_schema(parameters=[ArticleQuerySerializer], responses=ArticleSerializer(many=True),
+                   summary="List articles")
     def get(self, request):
-        manage = "manage_knowledge_base" in brokerage_perms(request.user, self.brokerage)
-        found = selectors.articles(self.brokerage, category=request.query_params.get("category", ""),
-                                   tag=request.query_params.get("tag", ""), include_inactive=manage)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(found, request, view=self)
-        return paginator.get_paginated_response(ArticleSerializer(page, many=True).data)
+        query = query_params(ArticleQuerySerializer, request)
+        found = selectors.articles(self.brokerage, category=query.get("category", ""), tag=query.get("tag", ""),
+                                   include_inactive="manage_knowledge_base" in self.perms).order_by("title", "pk")
+        return paginated(self, found, ArticleSerializer)
 
     @extend_schema(request=ArticleWriteSerializer, responses={201: ArticleSerializer}, summary="Create an article")
     def post(self, request):
-        incoming = ArticleWriteSerializer(data=request.data)
-        incoming.is_valid(raise_exception=True)
-        article = services.article_create(brokerage=self.brokerage, actor=request.user, **incoming.validated_data)
-        return Response(ArticleSerializer(article).data, status=status.HTTP_201_CREATED)
+        return _create_article(self, request)
+
+
+def _create_article(view, request) -> Response:
+    incoming = ArticleWriteSerializer(data=request.data)
+    incoming.is_valid(raise_exception=True)
+    article = services.article_create(brokerage=view.brokerage, actor=request.user, **incoming.validated_data)
+    return Response(ArticleSerializer(article).data, status=status.HTTP_201_CREATED)
+
+
+class KnowledgeBaseItemAPI(TenantAPIView):
+    """The seed's `POST /api/brokerage/knowledge-base`: create a knowledge base item (an article), exactly as
+    `POST /api/knowledge/articles` does. Owners and support staff."""
+
+    method_perms = {"POST": "manage_knowledge_base"}
+
+    @extend_schema(request=ArticleWriteSerializer, responses={201: ArticleSerializer},
+                   summary="Create a knowledge base item")
+    def post(self, request):
+        return _create_article(self, request)
 
 
 def _any_article(brokerage, pk):
@@ -107,14 +138,16 @@ def _any_article(brokerage, pk):
 
 
 class ArticleAPI(TenantAPIView):
-    """One article; owners and support staff change or retire it (is_active=false)."""
+    """One article; owners and support staff change it, retire it (`is_active: false`) or bring it back.
+    Retired articles are visible to them only (404 for other members)."""
 
-    method_perms = {"GET": "view_knowledge_base", "PATCH": "manage_knowledge_base"}
+    # DELETE passes the role check so that it reaches DRF, which answers 405: articles are retired instead.
+    method_perms = {"GET": "view_knowledge_base", "PATCH": "manage_knowledge_base", "DELETE": "manage_knowledge_base"}
     lookup = _any_article
 
     @extend_schema(responses=ArticleSerializer, summary="One article")
     def get(self, request, pk: int):
-        if not self.object.is_active and "manage_knowledge_base" not in brokerage_perms(request.user, self.brokerage):
+        if not self.object.is_active and "manage_knowledge_base" not in self.perms:
             raise NotFound("No such article.")
         return Response(ArticleSerializer(self.object).data)
 
@@ -132,13 +165,10 @@ class KnowledgeSearchAPI(TenantAPIView):
 
     method_perms = {"GET": "view_knowledge_base"}
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, required=True), OpenApiParameter("category", str),
-                               OpenApiParameter("tag", str)],
-                   responses=SearchResultSerializer(many=True), summary="Search the knowledge base")
+    @extend_schema(parameters=[SearchQuerySerializer], responses=SearchResultSerializer(many=True),
+                   summary="Search the knowledge base")
     def get(self, request):
-        query = request.query_params.get("q", "")[:500]
-        if not query.strip():
-            raise serializers.ValidationError({"q": ["Give a search text."]})
-        results = selectors.knowledge_search(self.brokerage, query, category=request.query_params.get("category", ""),
-                                             tag=request.query_params.get("tag", ""))
+        query = query_params(SearchQuerySerializer, request)
+        results = selectors.knowledge_search(self.brokerage, query["q"], category=query.get("category", ""),
+                                             tag=query.get("tag", ""), limit=query["limit"])
         return Response(SearchResultSerializer(results, many=True).data)

@@ -5,12 +5,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import StrictInput
 
 from .assistant import ANALYSIS_TYPES, analysis_subject, analyze_workflow
 
 
-class AnalyzeRequestSerializer(StrictSerializer):
+class AnalyzeRequestSerializer(StrictInput):
     analysis_type = serializers.CharField(max_length=50, required=False, default="workflow_efficiency",
                                           help_text=f"One of: {', '.join(ANALYSIS_TYPES)}.")
     agent_id = serializers.IntegerField(required=False, help_text="Owners: analyse this member's workflow "

@@ -5,10 +5,10 @@ caller's automation history. Same service as the Assistant's buttons and the run
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import Pagination, StrictInput, paginated
 
 from .assistant.automations import assistant_run_get, assistant_runs, automation_run, can_review_run
 from .models import AssistantRun, AutomationType
@@ -16,7 +16,7 @@ from .models import AssistantRun, AutomationType
 PERM = "use_workflow_automation"
 
 
-class AutomationRequestSerializer(StrictSerializer):
+class AutomationRequestSerializer(StrictInput):
     automation_type = serializers.CharField(max_length=50, help_text=f"One of: {', '.join(AutomationType.values)}.")
     parameters = serializers.DictField(required=False, default=dict, help_text=(
         "content_generation: listing_id, content_type (listing_description, social_post, market_update_email, "
@@ -78,12 +78,11 @@ class RunListAPI(TenantAPIView):
     """The caller's automation history, newest first (paginated)."""
 
     method_perms = {"GET": PERM}
+    pagination_class = Pagination
 
     @extend_schema(responses=AutomationResultSerializer(many=True), summary="List my assistant runs")
     def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(assistant_runs(self.brokerage, request.user), request, view=self)
-        return paginator.get_paginated_response(AutomationResultSerializer(page, many=True).data)
+        return paginated(self, assistant_runs(self.brokerage, request.user), AutomationResultSerializer)
 
 
 class RunAPI(TenantAPIView):

@@ -4,12 +4,13 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import StrictInput
 
 from .compliance import MAX_CHECK_CHARS, TEXT_KINDS, compliance_check
 
 
-class ComplianceCheckSerializer(StrictSerializer):
+class ComplianceCheckSerializer(StrictInput):
     text = serializers.CharField(max_length=MAX_CHECK_CHARS, trim_whitespace=False, error_messages={
         "blank": "Give the text to check.",
         "max_length": f"Check at most {MAX_CHECK_CHARS:,} characters at a time."})

@@ -28,11 +28,11 @@ import ipaddress
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from brokerages.models import Brokerage
+from brokerages.outbound import refused_address
 from brokerages.values import clean_labels
 
 from .models import SEND_CHANNELS, Channel, Lead, NurturingSequence, Source, Stage
@@ -333,14 +333,6 @@ _ACTION_FIELD_CLEANERS = {
     "instruction": _text(MAX_INSTRUCTION_CHARS, merge_fields=False),
     "url": _url,
 }
-
-
-def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    """Webhooks never reach into the platform's own network, unless a test or a private deployment says so."""
-    if settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS:
-        return False
-    address = getattr(address, "ipv4_mapped", None) or address
-    return not address.is_global or address.is_multicast
 
 
 # --- small value parsers --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-from .views import automations, followups, ingestion, leads, listings, sequences
+from .views import automations, exports, followups, ingestion, leads, listings, sequences
 
 app_name = "nurturing"
 
@@ -8,5 +8,6 @@ urlpatterns = [
     *followups.urlpatterns,
     *automations.urlpatterns,
     *ingestion.urlpatterns,
+    *exports.urlpatterns,
     *listings.urlpatterns,
 ]

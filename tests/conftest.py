@@ -15,6 +15,9 @@ def _unscoped_test_body(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Ids repeat across tests (rolled back), so request counters would carry over: far above what a test sends.
+    # tests/brokerages/test_api_keys.py tests the limits themselves.
+    settings.API_KEY_THROTTLE_RATE = settings.API_USER_THROTTLE_RATE = "100000/min"
     with scopes_disabled():
         yield
 

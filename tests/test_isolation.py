@@ -17,12 +17,16 @@ from copilot.models import KnowledgeArticle, MentorQuestion
 from .conftest import Tenant, make_tenant
 from .isolation import AGENT, EVERYONE, MANAGERS, OWNER, PUBLIC, SIGNED, SUPPORT, Case
 from .analytics.routes import ROUTES as ANALYTICS_ROUTES
+from .api.routes import ROUTES as API_ROUTES
+from .brokerages.routes_keys import ROUTES as KEY_ROUTES
+from .brokerages.routes_webhooks import ROUTES as WEBHOOK_ROUTES
 from .coaching.routes import ROUTES as COACHING_ROUTES
 from .copilot.routes_assistant import ROUTES as COPILOT_ASSISTANT_ROUTES
 from .copilot.routes_quality import ROUTES as COPILOT_QUALITY_ROUTES
 from .copilot.routes_runs import ROUTES as COPILOT_RUN_ROUTES
 from .nurturing.routes import ROUTES as NURTURING_ROUTES
 from .nurturing.routes_listings import ROUTES as LISTING_ROUTES
+from .nurturing.routes_crm import ROUTES as CRM_ROUTES
 from .images import png_bytes
 
 def brand_asset(tenant: Tenant) -> BrandAsset:
@@ -50,11 +54,15 @@ def mentor_question(tenant: Tenant, member: User) -> dict:
 ROUTES: dict[str, list[Case]] = {
     **NURTURING_ROUTES,
     **LISTING_ROUTES,
+    **CRM_ROUTES,
     **COACHING_ROUTES,
     **COPILOT_ASSISTANT_ROUTES,
     **ANALYTICS_ROUTES,
     **COPILOT_QUALITY_ROUTES,
     **COPILOT_RUN_ROUTES,
+    **KEY_ROUTES,
+    **WEBHOOK_ROUTES,
+    **API_ROUTES,
     # Public by design: signing in and resetting a password, and the API's description.
     "login": [Case(PUBLIC)],
     "logout": [Case(PUBLIC, ("POST",))],

@@ -5,9 +5,8 @@ from django.shortcuts import render
 from django.urls import path, reverse
 
 from brokerages.selectors import setting_value
-from brokerages.services import audit_record
 
-from ..reports import Report, agent_report, render_report_pdf, team_report
+from ..reports import Report, agent_report, report_pdf_download, team_report
 from .common import analytics_view, csv_response, filter_form
 from .team import team_agent_get
 
@@ -56,11 +55,7 @@ def _period_or_400(request):
 
 
 def _pdf(request, report: Report) -> HttpResponse:
-    content = render_report_pdf(report)
-    audit_record(brokerage=request.brokerage, actor=request.user, action="analytics.report_downloaded",
-                 resource=report.agent, resource_type="" if report.agent else "analytics.team_report",
-                 details={"report": report.kind, "start": report.period.start.isoformat(),
-                          "end": report.period.end.isoformat(), "bytes": len(content)})
+    content = report_pdf_download(brokerage=request.brokerage, actor=request.user, report=report)
     response = HttpResponse(content, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{report.filename}"'
     return response

@@ -9,23 +9,17 @@ answers 400 with the fields to fix.
 from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException, PermissionDenied
-from rest_framework.pagination import PageNumberPagination
+from rest_framework import serializers
+from rest_framework.exceptions import PermissionDenied
 
 from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import Conflict, IdField, Pagination, SinceField, id_parameter, query_dict
 from brokerages.models import User
 
 from ..permissions import is_coach, uses_coaching
 from ..selectors.sessions import coached_agents
 
 CONFLICT_CODES = frozenset({"conversation_ended", "session_running", "session_ended"})
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_code = "conflict"
-    default_detail = "The request conflicts with the record's current state."
 
 
 @contextmanager
@@ -43,6 +37,8 @@ def conflicts_as_409():
 class CoachingAPIView(TenantAPIView):
     """Every coaching route also needs one of the two coaching permissions (coached or coaching); routes that
     need a particular one name it in `method_perms`, and lists narrow themselves to what the caller may see."""
+
+    pagination_class = Pagination
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -66,9 +62,9 @@ BOOLEAN_FILTERS = ("ended", "escalated", "acknowledged", "running")
 
 
 class ListQuerySerializer(serializers.Serializer):
-    agent = serializers.IntegerField(required=False, min_value=1)
-    conversation = serializers.IntegerField(required=False, min_value=1)
-    page = serializers.IntegerField(required=False, min_value=1)
+    agent = IdField(required=False)
+    conversation = IdField(required=False)
+    since = SinceField(required=False)
     ended = serializers.ChoiceField(["true", "false"], required=False)
     escalated = serializers.ChoiceField(["true", "false"], required=False)
     acknowledged = serializers.ChoiceField(["true", "false"], required=False)
@@ -77,15 +73,12 @@ class ListQuerySerializer(serializers.Serializer):
 
 def list_query(request) -> dict:
     """The list filters of the query string (400 on a bad one); yes/no filters as True, False or None."""
-    query = ListQuerySerializer(data=request.query_params)
+    query = ListQuerySerializer(data=query_dict(request))
     query.is_valid(raise_exception=True)
     data = query.validated_data
-    found = {name: data.get(name) for name in ("agent", "conversation")}
+    found = {name: data.get(name) for name in ("agent", "conversation", "since")}
     found.update({name: data[name] == "true" if name in data else None for name in BOOLEAN_FILTERS})
     return found
 
 
-def page_of(request, view, queryset, render):
-    paginator = PageNumberPagination()
-    page = paginator.paginate_queryset(queryset, request, view=view)
-    return paginator.get_paginated_response([render(item) for item in page])
+AGENT_FILTER = id_parameter("agent", "Only this agent's (managers; an agent sees their own).")

@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer
+from brokerages.api_contract import ErrorResponseSerializer, MomentField, StrictInput, id_parameter, paginated, since_parameter
 from nurturing.selectors.leads import leads as visible_leads
 
 from ..models import ConversationChannel, Speaker
@@ -17,7 +17,7 @@ from ..selectors import conversations as selectors
 from ..services import conversations as services
 from ..services.alerts import alert_acknowledge
 from ..transcripts import MAX_MESSAGES, TranscriptLine
-from .common import CoachingAPIView, agent_for, conflicts_as_409, list_query, page_of
+from .common import AGENT_FILTER, CoachingAPIView, agent_for, conflicts_as_409, list_query
 
 SPEAKER_ERROR = "Unknown speaker “{input}”: say whether the agent or the lead said it."
 
@@ -27,7 +27,7 @@ class MessageFieldsSerializer(serializers.Serializer):
     # Emptiness and length are the service's rules (one message for the page and the API).
     text = serializers.CharField(allow_blank=True, trim_whitespace=False,
                                  help_text=f"What was said, at most {services.MAX_MESSAGE_CHARS:,} characters.")
-    sent_at = serializers.DateTimeField(required=False, help_text="When it was said (default: now). An earlier "
+    sent_at = MomentField(required=False, help_text="When it was said (default: now). An earlier "
                                         "time than the previous message's is moved up to it.")
 
 
@@ -35,7 +35,7 @@ class MessageSerializer(MessageFieldsSerializer):
     position = serializers.IntegerField(read_only=True)
 
 
-class MessageWriteSerializer(StrictSerializer, MessageFieldsSerializer):
+class MessageWriteSerializer(StrictInput, MessageFieldsSerializer):
     pass
 
 
@@ -115,7 +115,7 @@ class ConversationDetailSerializer(ConversationSerializer):
         return conversation.analysis or None
 
 
-class ConversationWriteSerializer(StrictSerializer):
+class ConversationWriteSerializer(StrictInput):
     agent_id = serializers.IntegerField(required=False, help_text="Whose conversation (default: the caller). "
                                         "Agents post their own; managers any coached member's.")
     lead_id = serializers.IntegerField(required=False, allow_null=True, help_text="The CRM lead, when known.")
@@ -123,15 +123,15 @@ class ConversationWriteSerializer(StrictSerializer):
     external_id = serializers.CharField(required=False, allow_blank=True, max_length=100, help_text=(
         "Your system's id for the conversation. A retry with the same id returns the conversation stored the "
         "first time (same id, nothing added), so posting again after a timeout is safe."))
-    started_at = serializers.DateTimeField(required=False)
+    started_at = MomentField(required=False)
     messages = MessageWriteSerializer(many=True, required=False, max_length=MAX_MESSAGES, help_text=(
         "The whole transcript in one go: the conversation is stored with every message and ended (all or "
         "nothing: any bad message is reported by its number and nothing is stored). Leave out to start a live "
         "conversation and post its messages one by one."))
 
 
-class EndSerializer(StrictSerializer):
-    ended_at = serializers.DateTimeField(required=False, help_text="Default: now.")
+class EndSerializer(StrictInput):
+    ended_at = MomentField(required=False, help_text="Default: now.")
 
 
 class MessageRecordedSerializer(serializers.Serializer):
@@ -187,14 +187,17 @@ class ConversationListAPI(CoachingAPIView):
 
     method_perms = {"GET": "view_brokerage", "POST": "view_brokerage"}
 
-    @extend_schema(parameters=[OpenApiParameter("agent", int), OpenApiParameter("ended", bool),
-                               OpenApiParameter("page", int)],
+    @extend_schema(parameters=[AGENT_FILTER, OpenApiParameter("ended", bool, description="Only ended (true) or "
+                                                             "live (false) conversations."),
+                               since_parameter("conversations started")],
                    responses=ConversationSerializer(many=True), summary="List conversations")
     def get(self, request):
         query = list_query(request)
         found = selectors.conversations(self.brokerage, request.user, self.perms, agent_id=query["agent"],
                                         ended=query["ended"])
-        return page_of(request, self, found, lambda item: ConversationSerializer(item).data)
+        if query["since"] is not None:
+            found = found.filter(started_at__gte=query["since"])
+        return paginated(self, found, ConversationSerializer)
 
     @extend_schema(request=ConversationWriteSerializer, responses={201: ConversationDetailSerializer},
                    summary="Start a conversation (or store a whole transcript)")
@@ -226,14 +229,20 @@ class ConversationAPI(CoachingAPIView):
 
 
 class ConversationMessagesAPI(CoachingAPIView):
-    """Post the next message of a live conversation; the answer carries the incremental analysis and the alerts
-    it raised. An ended conversation answers 409 (`conversation_ended`)."""
+    """The conversation's messages in the order they were said (paginated); and posting the next message of a
+    live conversation, whose answer carries the incremental analysis and the alerts it raised. An ended
+    conversation answers 409 (`conversation_ended`)."""
 
-    method_perms = {"POST": "view_brokerage"}
+    method_perms = {"GET": "view_brokerage", "POST": "view_brokerage"}
     lookup = selectors.conversation_get
     allow = can_coach
 
-    @extend_schema(request=MessageWriteSerializer, responses={201: MessageRecordedSerializer},
+    @extend_schema(responses=MessageSerializer(many=True), summary="A conversation's messages")
+    def get(self, request, pk: int):
+        return paginated(self, selectors.messages_of(self.object), MessageSerializer)
+
+    @extend_schema(request=MessageWriteSerializer,
+                   responses={201: MessageRecordedSerializer, 409: ErrorResponseSerializer},
                    summary="Post a message")
     def post(self, request, pk: int):
         incoming = MessageWriteSerializer(data=request.data)
@@ -284,16 +293,20 @@ class AlertListAPI(CoachingAPIView):
 
     method_perms = {"GET": "view_brokerage"}
 
-    @extend_schema(parameters=[OpenApiParameter("agent", int), OpenApiParameter("conversation", int),
-                               OpenApiParameter("escalated", bool), OpenApiParameter("acknowledged", bool),
-                               OpenApiParameter("page", int)],
+    @extend_schema(parameters=[AGENT_FILTER, id_parameter("conversation"),
+                               OpenApiParameter("escalated", bool),
+                               OpenApiParameter("acknowledged", bool, description="false: the unacknowledged "
+                                                "alerts (what the agent has not seen yet)."),
+                               since_parameter("alerts raised")],
                    responses=AlertSerializer(many=True), summary="List coaching alerts")
     def get(self, request):
         query = list_query(request)
         found = selectors.alerts(self.brokerage, request.user, self.perms, agent_id=query["agent"],
                                  escalated=query["escalated"], acknowledged=query["acknowledged"],
                                  conversation_id=query["conversation"])
-        return page_of(request, self, found, alert_payload)
+        if query["since"] is not None:
+            found = found.filter(created_at__gte=query["since"])
+        return paginated(self, found, alert_payload)
 
 
 class AlertAcknowledgeAPI(CoachingAPIView):

@@ -7,13 +7,13 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer
+from brokerages.api_contract import ErrorResponseSerializer, StrictInput, paginated
 
 from ..models import CoachingSession, Intensity
 from ..permissions import can_coach
 from ..selectors import sessions as selectors
 from ..services import sessions as services
-from .common import CoachingAPIView, agent_for, conflicts_as_409, list_query, page_of
+from .common import AGENT_FILTER, CoachingAPIView, agent_for, conflicts_as_409, list_query
 
 
 class SessionSerializer(serializers.Serializer):
@@ -39,7 +39,7 @@ class SessionSerializer(serializers.Serializer):
     preferred_channels = serializers.ListField(child=serializers.CharField())
 
 
-class SessionWriteSerializer(StrictSerializer):
+class SessionWriteSerializer(StrictInput):
     agent_id = serializers.IntegerField(required=False, help_text="Default: the caller. Managers start sessions "
                                         "for any coached member; an agent for themself.")
     intensity = serializers.ChoiceField(Intensity.choices, required=False, help_text=(
@@ -55,18 +55,17 @@ class SessionListAPI(CoachingAPIView):
 
     method_perms = {"GET": "view_brokerage", "POST": "view_brokerage"}
 
-    @extend_schema(parameters=[OpenApiParameter("agent", int),
+    @extend_schema(parameters=[AGENT_FILTER,
                                OpenApiParameter("running", bool, description="Only running (active or paused) "
-                                                "sessions, or only ended ones."),
-                               OpenApiParameter("page", int)],
+                                                "sessions, or only ended ones.")],
                    responses=SessionSerializer(many=True), summary="List coaching sessions")
     def get(self, request):
         query = list_query(request)
         found = selectors.sessions(self.brokerage, request.user, self.perms, agent_id=query["agent"],
                                    running=query["running"])
-        return page_of(request, self, found, lambda item: SessionSerializer(item).data)
+        return paginated(self, found, SessionSerializer)
 
-    @extend_schema(request=SessionWriteSerializer, responses={201: SessionSerializer},
+    @extend_schema(request=SessionWriteSerializer, responses={201: SessionSerializer, 409: ErrorResponseSerializer},
                    summary="Start a coaching session")
     def post(self, request):
         incoming = SessionWriteSerializer(data=request.data)
@@ -96,7 +95,8 @@ def _action_api(service, summary: str, doc: str):
         lookup = selectors.session_get
         allow = can_coach
 
-        @extend_schema(request=None, responses=SessionSerializer, summary=summary)
+        @extend_schema(request=None, responses={200: SessionSerializer, 409: ErrorResponseSerializer},
+                       summary=summary)
         def post(self, request, pk: int):
             with conflicts_as_409():
                 session = service(brokerage=self.brokerage, actor=request.user, session=self.object)

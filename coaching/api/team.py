@@ -7,7 +7,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer
+from brokerages.api_contract import StrictInput, query_dict
 from brokerages.selectors import setting_value
 
 from ..forms import MetricsPeriodForm
@@ -21,10 +21,11 @@ from .common import CoachingAPIView
 
 
 class LookbackSerializer(serializers.Serializer):
-    days_lookback = serializers.IntegerField(required=False, default=30, min_value=1, max_value=MAX_DAYS_LOOKBACK)
+    days_lookback = serializers.IntegerField(required=False, default=30, min_value=1, max_value=MAX_DAYS_LOOKBACK,
+                                             help_text="Days back from today (default 30).")
 
 
-class PlanWriteSerializer(StrictSerializer):
+class PlanWriteSerializer(StrictInput):
     target_completion_days = serializers.IntegerField(required=False, default=30, min_value=1,
                                                       max_value=MAX_PLAN_DAYS)
 
@@ -44,8 +45,8 @@ class PlanModuleSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class PlanSerializer(serializers.Serializer):
-    """The seed's TrainingPlan, with its progress."""
+class PlanSummarySerializer(serializers.Serializer):
+    """The seed's TrainingPlan."""
 
     plan_id = serializers.IntegerField(source="pk")
     agent_id = serializers.IntegerField()
@@ -62,6 +63,11 @@ class PlanSerializer(serializers.Serializer):
     rationale = serializers.CharField()
     engine = serializers.CharField()
     degraded = serializers.BooleanField()
+
+
+class PlanSerializer(PlanSummarySerializer):
+    """The seed's TrainingPlan, with its progress."""
+
     progress = serializers.DictField(help_text="completed_modules, in_progress_modules, completion_percentage, "
                                                "baseline_metrics, current_metrics, improvement_metrics.")
 
@@ -74,10 +80,10 @@ class AgentPerformanceAPI(CoachingAPIView):
     lookup = coached_agent_get
     allow = can_coach_agent
 
-    @extend_schema(parameters=[OpenApiParameter("days_lookback", int, description="1–365, default 30.")],
+    @extend_schema(parameters=[LookbackSerializer],
                    responses=OpenApiTypes.OBJECT, summary="An agent's performance profile")
     def get(self, request, pk: int):
-        query = LookbackSerializer(data=request.query_params)
+        query = LookbackSerializer(data=query_dict(request))
         query.is_valid(raise_exception=True)
         profile = agent_performance(brokerage=self.brokerage, agent=self.object,
                                     days_lookback=query.validated_data["days_lookback"])
@@ -115,7 +121,7 @@ class MetricsAPI(CoachingAPIView):
                                                 "(default: today), in the brokerage's time zone.")],
                    responses=OpenApiTypes.OBJECT, summary="Coaching metrics and ROI")
     def get(self, request):
-        form = MetricsPeriodForm(request.query_params)
+        form = MetricsPeriodForm(query_dict(request))
         if not form.is_valid():
             raise serializers.ValidationError(form.errors)
         start, end = form.period(setting_value(self.brokerage, "timezone"))

@@ -1,7 +1,8 @@
-from . import conversations, sessions, team
+from . import conversations, sessions, team, training
 
 urlpatterns = [
     *conversations.urlpatterns,
     *sessions.urlpatterns,
     *team.urlpatterns,
+    *training.urlpatterns,
 ]

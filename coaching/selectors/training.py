@@ -6,6 +6,7 @@ from django.shortcuts import get_object_or_404
 from brokerages.models import Brokerage, User
 
 from ..models import TrainingModule, TrainingPlan, TrainingPlanItem
+from ..permissions import visible_to
 from .performance import AgentPerformance, agent_performance
 
 # Baseline and current metrics of a plan: these profile figures, plus the quality score of each area.
@@ -41,6 +42,17 @@ def active_plan(*, brokerage: Brokerage, agent: User) -> TrainingPlan | None:
 def plans_of(*, brokerage: Brokerage, agent: User) -> QuerySet[TrainingPlan]:
     """Every plan of the agent, newest first (superseded and completed ones included)."""
     return _with_items(TrainingPlan.objects.filter(brokerage=brokerage, agent=agent))
+
+
+def plans(brokerage: Brokerage, user: User, perms: frozenset[str], *, agent_id: int | None = None,
+          status: str = "") -> QuerySet[TrainingPlan]:
+    """The plans the user may see (their own, or every agent's for managers), newest first."""
+    found = visible_to(user, perms, TrainingPlan.objects.filter(brokerage=brokerage))
+    if agent_id:
+        found = found.filter(agent_id=agent_id)
+    if status:
+        found = found.filter(status=status)
+    return _with_items(found).order_by("-created_at", "-pk")
 
 
 def plan_get(brokerage: Brokerage, pk: int) -> TrainingPlan:

@@ -24,6 +24,7 @@ from django.utils import timezone
 from brokerages.models import Brokerage, User
 from brokerages.permissions import ROLE_PERMISSIONS
 from brokerages.services import audit_record, notify
+from brokerages.webhooks import member_data, webhook_emit_many
 
 from ..analysis.types import Analysis, Finding
 from ..models import Area, CoachingAlert, CoachingSession, Conversation, Intensity, Message, Priority
@@ -93,6 +94,17 @@ def _notify_managers(conversation: Conversation, escalated: list[CoachingAlert])
                    key=f"coaching-escalation-{alert.pk}")
 
 
+def alert_event_data(alert: CoachingAlert, conversation: Conversation) -> dict:
+    """An alert as the coaching webhook events carry it (docs/webhooks.md), with its agent and conversation."""
+    return {"alert": {"id": alert.pk, "type": alert.alert_type, "area": alert.area, "code": alert.code,
+                      "title": alert.title, "text": alert.text, "priority": alert.priority,
+                      "suggested_action": alert.suggested_action, "evidence": alert.evidence,
+                      "escalated": alert.escalated, "created_at": alert.created_at},
+            "agent": member_data(conversation.agent),
+            "conversation": {"id": conversation.pk, "channel": conversation.channel,
+                             "external_id": conversation.external_id, "lead_id": conversation.lead_id}}
+
+
 # No savepoint of its own: it runs inside the caller's transaction, and a failure fails the caller anyway.
 @transaction.atomic(savepoint=False)
 def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Message | None = None,
@@ -141,6 +153,9 @@ def alerts_raise(*, conversation: Conversation, analysis: Analysis, message: Mes
         real_time_interventions=F("real_time_interventions") + live)
     transaction.on_commit(lambda: alerts_push(created))
     escalated = [alert for alert in created if alert.escalated]
+    webhook_emit_many(brokerage=conversation.brokerage_id, events=[
+        (event, lambda alert=alert: alert_event_data(alert, conversation))
+        for event, alerts in (("coaching.alert", created), ("coaching.escalation", escalated)) for alert in alerts])
     if escalated:
         transaction.on_commit(lambda: _notify_managers(conversation, escalated))
     return created

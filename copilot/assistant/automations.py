@@ -32,10 +32,11 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from analytics.reports import agent_report, render_pdf, render_report_pdf, weekly_period
+from analytics.reports import agent_report, render_pdf, render_report_pdf, report_event_data, weekly_period
 from brokerages.models import Brokerage, User
 from brokerages.permissions import brokerage_perms
 from brokerages.services import audit_record
+from brokerages.webhooks import member_data, webhook_emit
 from copilot.compliance import MAX_CHECK_CHARS, ComplianceReport, compliance_check, compliance_rules
 from copilot.llm import provider_name_for
 from copilot.models import AssistantRun, AutomationType
@@ -231,6 +232,7 @@ def _create_report(*, brokerage: Brokerage, actor: User, perms: frozenset[str], 
         output = {"report": kind, "title": report.title, "period": period.label, "start": period.start.isoformat(),
                   "end": period.end.isoformat(), "agent_id": agent.pk, "agent_name": agent.display_name,
                   "has_data": report.has_data, "filename": report.filename}
+        event = report_event_data(report, size=len(pdf), source="assistant", requested_by=actor)
     else:
         if "agent_id" in parameters:
             raise ValidationError({"parameters": "A market snapshot is the brokerage's, not an agent's: leave out "
@@ -248,10 +250,15 @@ def _create_report(*, brokerage: Brokerage, actor: User, perms: frozenset[str], 
         output = {"report": kind, "title": snapshot.title, "scope": snapshot.scope, "community": community,
                   "property_type": property_type, "windows": _snapshot_summary(snapshot),
                   "has_data": snapshot.has_data, "filename": snapshot.filename}
+        event = {"report": {"kind": kind, "title": snapshot.title, "filename": snapshot.filename,
+                            "bytes": len(pdf), "period": None, "agent": None},
+                 "source": "assistant", "requested_by": member_data(actor)}
     output.update(report_label=REPORTS[kind], bytes=len(pdf))
     # Reports are computed from the brokerage's records: no model is involved.
-    return _record(brokerage=brokerage, actor=actor, automation_type=AutomationType.REPORT_CREATION,
-                   inputs=inputs, output=output, engine="local", pdf=pdf)
+    run = _record(brokerage=brokerage, actor=actor, automation_type=AutomationType.REPORT_CREATION,
+                  inputs=inputs, output=output, engine="local", pdf=pdf)
+    webhook_emit(brokerage=brokerage, event="report.generated", data={**event, "assistant_run_id": run.pk})
+    return run
 
 
 # --- reading runs ------------------------------------------------------------------------------------------

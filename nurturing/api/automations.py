@@ -5,10 +5,10 @@ from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import Pagination, StrictInput, paginated
 
 from ..models import AutomationRun, WorkflowType
 from ..selectors import automations as selectors
@@ -62,7 +62,7 @@ class AutomationSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class AutomationWriteSerializer(StrictSerializer, AutomationSerializer):
+class AutomationWriteSerializer(StrictInput, AutomationSerializer):
     pass
 
 
@@ -82,12 +82,11 @@ class AutomationListAPI(TenantAPIView):
     """The brokerage's workflow automations. Owners and agents read them; owners create them."""
 
     method_perms = {"GET": "use_workflow_automation", "POST": "manage_nurturing"}
+    pagination_class = Pagination
 
     @extend_schema(responses=AutomationSerializer(many=True), summary="List automations")
     def get(self, request):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(selectors.automations(self.brokerage), request, view=self)
-        return paginator.get_paginated_response(AutomationSerializer(page, many=True).data)
+        return paginated(self, selectors.automations(self.brokerage), AutomationSerializer)
 
     @extend_schema(request=AutomationWriteSerializer, responses={201: AutomationSerializer},
                    summary="Create an automation",
@@ -101,10 +100,12 @@ class AutomationListAPI(TenantAPIView):
 
 
 class AutomationAPI(TenantAPIView):
-    """One automation. Owners change it; `is_active: false` switches it off, and switching it back on checks
-    its actions again."""
+    """One automation. Owners change it; `is_active: false` switches it off (as the page's toggle does; its run
+    log stays), and switching it back on checks its actions again. Automations are not deleted: DELETE answers
+    405."""
 
-    method_perms = {"GET": "use_workflow_automation", "PATCH": "manage_nurturing"}
+    # DELETE passes the role check so that it reaches DRF, which answers 405: automations are switched off.
+    method_perms = {"GET": "use_workflow_automation", "PATCH": "manage_nurturing", "DELETE": "manage_nurturing"}
     lookup = selectors.automation_get
 
     @extend_schema(responses=AutomationSerializer, summary="One automation")
@@ -126,13 +127,12 @@ class AutomationRunsAPI(TenantAPIView):
 
     method_perms = {"GET": "use_workflow_automation"}
     lookup = selectors.automation_get
+    pagination_class = Pagination
 
     @extend_schema(responses=AutomationRunSerializer(many=True), summary="An automation's runs")
     def get(self, request, pk: int):
         runs = selectors.automation_runs(self.brokerage, self.object, request.user, self.perms)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(runs, request, view=self)
-        return paginator.get_paginated_response(AutomationRunSerializer(page, many=True).data)
+        return paginated(self, runs, AutomationRunSerializer)
 
 
 urlpatterns = [

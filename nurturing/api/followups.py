@@ -3,18 +3,23 @@ answering with the seed's LeadMonitoringResult) and the follow-up queue. Same se
 pages: managers see every follow-up of the brokerage, an agent those of the leads they hold."""
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
-from rest_framework.pagination import PageNumberPagination
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import Conflict, ErrorResponseSerializer, IdField, Pagination, StrictInput, paginated, query_params
 
 from ..models import SEND_CHANNELS, Channel, FollowUp, Priority
-from ..permissions import can_work_lead_of
+from ..permissions import can_work_lead, can_work_lead_of
 from ..selectors import followups as selectors
+from ..selectors.leads import lead_get
 from ..services import followups as services
 from ..services.sweeps import nurture_sweep
+
+
+# The channels a follow-up goes out by, named once so the schema has one enum for them (settings).
+SEND_CHANNEL_CHOICES = [(value, Channel(value).label) for value in SEND_CHANNELS]
 
 
 class NurturingFollowUpSerializer(serializers.Serializer):
@@ -41,15 +46,33 @@ class NurturingFollowUpSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class NurturingFollowUpEditSerializer(StrictSerializer):
-    channel = serializers.ChoiceField([(value, Channel(value).label) for value in SEND_CHANNELS], required=False)
+class NurturingFollowUpEditSerializer(StrictInput):
+    channel = serializers.ChoiceField(SEND_CHANNEL_CHOICES, required=False)
     subject = serializers.CharField(max_length=255, required=False, allow_blank=True)
     content = serializers.CharField(max_length=5000, required=False)
     suggested_send_date = serializers.DateField(required=False)
 
 
-class NurturingFollowUpDismissSerializer(StrictSerializer):
+class NurturingFollowUpDismissSerializer(StrictInput):
     reason = serializers.CharField(max_length=255, help_text="Why it should not go out (required).")
+
+
+class NurturingFollowUpCreateSerializer(StrictInput):
+    channel = serializers.ChoiceField(SEND_CHANNEL_CHOICES, required=False,
+                                      help_text="Default: the lead's best channel (from their history).")
+    instruction = serializers.CharField(max_length=1000, required=False, allow_blank=True,
+                                        help_text="What the draft should be about, for the AI writer.")
+    priority = serializers.ChoiceField(Priority.choices, required=False)
+
+
+class NurturingCalledSerializer(StrictInput):
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True,
+                                 help_text="How the call went; goes on the lead's timeline.")
+
+
+class FollowUpQuerySerializer(serializers.Serializer):
+    status = serializers.ChoiceField(FollowUp.Status.choices, required=False)
+    agent = IdField(required=False, help_text="Assigned agent's id (managers).")
 
 
 class NurturingGeneratedFollowUpSerializer(serializers.Serializer):
@@ -97,22 +120,38 @@ class FollowUpListAPI(TenantAPIView):
     """The follow-ups the caller may work, the most pressing first."""
 
     method_perms = {"GET": "work_leads"}
+    pagination_class = Pagination
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=FollowUp.Status.values),
-                               OpenApiParameter("agent", int, description="Assigned agent's id (managers).")],
+    @extend_schema(parameters=[FollowUpQuerySerializer],
                    responses=NurturingFollowUpSerializer(many=True), summary="List follow-ups")
     def get(self, request):
-        status = request.query_params.get("status", "")
-        if status and status not in FollowUp.Status.values:
-            raise serializers.ValidationError({"status": [f"Status must be one of {', '.join(FollowUp.Status.values)}."]})
-        agent = request.query_params.get("agent", "")
-        if agent and not agent.isdigit():
-            raise serializers.ValidationError({"agent": ["Give the agent's numeric id."]})
-        found = selectors.followups(self.brokerage, request.user, self.perms, status=status,
-                                    agent_id=int(agent) if agent else None)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(found, request, view=self)
-        return paginator.get_paginated_response(NurturingFollowUpSerializer(page, many=True).data)
+        query = query_params(FollowUpQuerySerializer, request)
+        found = selectors.followups(self.brokerage, request.user, self.perms, status=query.get("status", ""),
+                                    agent_id=query.get("agent"))
+        return paginated(self, found, NurturingFollowUpSerializer)
+
+
+class LeadFollowUpsAPI(TenantAPIView):
+    """Draft a follow-up for one lead now (the lead page's "Draft a follow-up"): the brokerage's AI engine
+    writes it from the lead's history; it waits in the queue to be edited, sent or dismissed. A lead that
+    already has a manual draft waiting answers 409 (`draft_exists`)."""
+
+    method_perms = {"POST": "work_leads"}
+    lookup = lead_get
+    allow = can_work_lead
+
+    @extend_schema(request=NurturingFollowUpCreateSerializer,
+                   responses={201: NurturingFollowUpSerializer, 409: ErrorResponseSerializer},
+                   summary="Draft a follow-up for a lead")
+    def post(self, request, pk: int):
+        incoming = NurturingFollowUpCreateSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        created = services.followup_create(brokerage=self.brokerage, actor=request.user, lead=self.object,
+                                           reason=FollowUp.Reason.MANUAL, **incoming.validated_data)
+        if created is None:
+            raise Conflict(f"{self.object.name} already has a draft waiting in the follow-up queue.",
+                           code="draft_exists")
+        return Response(NurturingFollowUpSerializer(created).data, status=status.HTTP_201_CREATED)
 
 
 class FollowUpAPI(TenantAPIView):
@@ -138,9 +177,10 @@ class FollowUpAPI(TenantAPIView):
 
 
 class FollowUpSendAPI(TenantAPIView):
-    """Approve and send: e-mail, SMS and WhatsApp go out now or when the brokerage's quiet hours end (status
-    approved with send_after); a call is put on the agent's list (status approved). A failed send answers with
-    status failed and the error; send again once it is fixed."""
+    """Approve and send, as the queue's "Approve & send" button: e-mail, SMS and WhatsApp go out now (status
+    sent) or when the brokerage's quiet hours end (status approved with send_after); a call is approved onto
+    the agent's list of calls (then `called` closes it). A failed send answers with status failed and the
+    error; send again once it is fixed. A sent or dismissed follow-up, or a lead that opted out, answers 400."""
 
     method_perms = {"POST": "work_leads"}
     lookup = selectors.followup_get
@@ -149,6 +189,24 @@ class FollowUpSendAPI(TenantAPIView):
     @extend_schema(request=None, responses=NurturingFollowUpSerializer, summary="Approve and send a follow-up")
     def post(self, request, pk: int):
         followup = services.followup_approve_send(brokerage=self.brokerage, actor=request.user, followup=self.object)
+        return Response(NurturingFollowUpSerializer(followup).data)
+
+
+class FollowUpCalledAPI(TenantAPIView):
+    """The agent made the call an approved (or draft) call follow-up asked for: it is logged as an outbound
+    call with the note, and the follow-up is sent. Other channels answer 400 (send them instead)."""
+
+    method_perms = {"POST": "work_leads"}
+    lookup = selectors.followup_get
+    allow = can_work_lead_of
+
+    @extend_schema(request=NurturingCalledSerializer, responses=NurturingFollowUpSerializer,
+                   summary="Mark a call follow-up as called")
+    def post(self, request, pk: int):
+        incoming = NurturingCalledSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        followup = services.followup_mark_called(brokerage=self.brokerage, actor=request.user, followup=self.object,
+                                                 note=incoming.validated_data.get("note", ""))
         return Response(NurturingFollowUpSerializer(followup).data)
 
 
@@ -174,5 +232,7 @@ urlpatterns = [
     path("nurturing/followups", FollowUpListAPI.as_view(), name="api-nurturing-followups"),
     path("nurturing/followups/<int:pk>", FollowUpAPI.as_view(), name="api-nurturing-followup"),
     path("nurturing/followups/<int:pk>/send", FollowUpSendAPI.as_view(), name="api-nurturing-followup-send"),
+    path("nurturing/followups/<int:pk>/called", FollowUpCalledAPI.as_view(), name="api-nurturing-followup-called"),
     path("nurturing/followups/<int:pk>/dismiss", FollowUpDismissAPI.as_view(), name="api-nurturing-followup-dismiss"),
+    path("nurturing/leads/<int:pk>/followups", LeadFollowUpsAPI.as_view(), name="api-nurturing-lead-followups"),
 ]

@@ -7,12 +7,13 @@ from rest_framework import serializers
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import StrictInput
 
 from ..services.ingestion import IMPORT_FIELDS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, leads_import_csv
 
 
-class LeadImportSerializer(StrictSerializer):
+class LeadImportSerializer(StrictInput):
     file = serializers.FileField(help_text=f"UTF-8 CSV with a header row; at most {MAX_IMPORT_BYTES // (1024 * 1024)} "
                                            f"MB and {MAX_IMPORT_ROWS:,} rows.")
     dry_run = serializers.BooleanField(default=False, help_text="Check every row and report; store nothing.")

@@ -1,17 +1,20 @@
 """REST endpoints of the CRM core: leads and their interactions, with the same services and access rules as the
-pages (managers every lead of the brokerage, an agent the leads they hold)."""
+pages (managers every lead of the brokerage, an agent the leads they hold).
+
+Leads are never deleted, as on the pages: a lead that went nowhere is moved to the `lost` stage (with the
+reason), one that must not be contacted gets `do_not_contact`; `DELETE` on a lead answers 405. A mistaken
+interaction is deleted."""
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import IdField, MomentField, Pagination, SinceField, StrictInput, paginated, query_params
 
-from ..forms.leads import LeadFilterForm
 from ..models import Channel, Direction, Interaction, Priority, PropertyType, Source, Stage, Timeline
-from ..permissions import can_work_lead, can_work_lead_of
+from ..permissions import can_work_lead, can_work_lead_of, on_visible_leads
 from ..selectors import leads as selectors
 from ..services import leads as services
 
@@ -39,21 +42,21 @@ class LeadSerializer(serializers.Serializer):
     satisfaction_score = serializers.IntegerField(required=False, allow_null=True, min_value=1, max_value=5)
     do_not_contact = serializers.BooleanField(read_only=True)
     lost_reason = serializers.CharField(read_only=True)
-    sale_price = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
-    commission = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
-    first_contacted_at = serializers.DateTimeField(read_only=True)
-    last_contacted_at = serializers.DateTimeField(read_only=True)
+    sale_price = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True, allow_null=True)
+    commission = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, allow_null=True)
+    first_contacted_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_contacted_at = serializers.DateTimeField(read_only=True, allow_null=True)
     response_minutes = serializers.IntegerField(read_only=True, allow_null=True)
     created_at = serializers.DateTimeField(read_only=True)
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class LeadWriteSerializer(StrictSerializer, LeadSerializer):
+class LeadWriteSerializer(StrictInput, LeadSerializer):
     assigned_agent_id = serializers.IntegerField(required=False, allow_null=True,
                                                  help_text="Managers only; an agent's new lead is theirs.")
 
 
-class StageSerializer(StrictSerializer):
+class StageSerializer(StrictInput):
     stage = serializers.ChoiceField(Stage.choices)
     note = serializers.CharField(required=False, allow_blank=True, max_length=255)
     lost_reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
@@ -62,11 +65,11 @@ class StageSerializer(StrictSerializer):
     satisfaction_score = serializers.IntegerField(required=False, min_value=1, max_value=5)
 
 
-class AssignSerializer(StrictSerializer):
+class AssignSerializer(StrictInput):
     agent_id = serializers.IntegerField(allow_null=True)
 
 
-class ContactPreferencesSerializer(StrictSerializer):
+class ContactPreferencesSerializer(StrictInput):
     do_not_contact = serializers.BooleanField()
     marketing_consent = serializers.BooleanField(required=False)
 
@@ -77,13 +80,17 @@ class InteractionSerializer(serializers.Serializer):
     agent_id = serializers.IntegerField(read_only=True, allow_null=True)
     channel = serializers.ChoiceField(Channel.choices)
     direction = serializers.ChoiceField(Direction.choices, required=False)
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = MomentField(required=False, help_text="When it happened (default: now), 2000–2099.")
     summary = serializers.CharField(max_length=5000)
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class InteractionWriteSerializer(StrictSerializer, InteractionSerializer):
+class InteractionWriteSerializer(StrictInput, InteractionSerializer):
     pass
+
+
+# Budgets are stored with 14 digits, 2 of them decimals.
+MAX_BUDGET = 10**12 - 1
 
 
 def _agent(brokerage, pk):
@@ -95,25 +102,58 @@ def _agent(brokerage, pk):
     return agent
 
 
-LEAD_FILTERS = [OpenApiParameter(name, str) for name in ("q", "stage", "source", "priority", "tag", "area")] + [
-    OpenApiParameter("agent", int), OpenApiParameter("budget_min", float), OpenApiParameter("budget_max", float),
-    OpenApiParameter("clients", bool), OpenApiParameter("page", int)]
+class LeadQuerySerializer(serializers.Serializer):
+    """The lead list's filters (the lead page's, plus `updated_since` for syncing)."""
+
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                              help_text="Part of the name, e-mail or phone.")
+    stage = serializers.ChoiceField(Stage.choices, required=False)
+    source = serializers.ChoiceField(Source.choices, required=False)
+    priority = serializers.ChoiceField(Priority.choices, required=False)
+    agent = IdField(required=False, help_text="The assigned agent's id.")
+    tag = serializers.CharField(required=False, allow_blank=True, max_length=50)
+    area = serializers.CharField(required=False, allow_blank=True, max_length=80, help_text="Part of an area.")
+    budget_min = serializers.IntegerField(required=False, min_value=0, max_value=MAX_BUDGET,
+                                          help_text="Budgets reaching at least this (AED).")
+    budget_max = serializers.IntegerField(required=False, min_value=0, max_value=MAX_BUDGET,
+                                          help_text="Budgets starting at most at this (AED).")
+    clients = serializers.BooleanField(required=False, help_text="Only won leads (clients).")
+    updated_since = SinceField(required=False, help_text=(
+        "Only leads changed at or after this time (ISO 8601; a date means its start): what a sync needs."))
+
+
+class InteractionQuerySerializer(serializers.Serializer):
+    channel = serializers.ChoiceField(Channel.choices, required=False)
+    since = SinceField(required=False, help_text="Only interactions that happened at or after this time "
+                                                 "(ISO 8601; a date means its start).")
+
+
+class InteractionListQuerySerializer(InteractionQuerySerializer):
+    lead = IdField(required=False, help_text="Only this lead's.")
+
+
+def _interactions(interactions, query: dict):
+    if "channel" in query:
+        interactions = interactions.filter(channel=query["channel"])
+    if "since" in query:
+        interactions = interactions.filter(occurred_at__gte=query["since"])
+    return interactions.order_by("-occurred_at", "-id")
 
 
 class LeadListAPI(TenantAPIView):
     """Leads the caller may work (all of the brokerage's for owners and support staff), newest first."""
 
     method_perms = {"GET": "work_leads", "POST": "work_leads"}
+    pagination_class = Pagination
 
-    @extend_schema(parameters=LEAD_FILTERS, responses=LeadSerializer(many=True), summary="List leads")
+    @extend_schema(parameters=[LeadQuerySerializer], responses=LeadSerializer(many=True), summary="List leads")
     def get(self, request):
-        form = LeadFilterForm(request.query_params, agents=selectors.assignable_agents(self.brokerage))
-        if not form.is_valid():
-            raise serializers.ValidationError(form.errors)
-        found = selectors.leads(self.brokerage, request.user, self.perms, form.filters())
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(found, request, view=self)
-        return paginator.get_paginated_response(LeadSerializer(page, many=True).data)
+        query = query_params(LeadQuerySerializer, request)
+        since = query.pop("updated_since", None)
+        found = selectors.leads(self.brokerage, request.user, self.perms, selectors.LeadFilters(**query))
+        if since is not None:
+            found = found.filter(updated_at__gte=since)
+        return paginated(self, found, LeadSerializer)
 
     @extend_schema(request=LeadWriteSerializer, responses={201: LeadSerializer}, summary="Create a lead")
     def post(self, request):
@@ -132,9 +172,11 @@ class LeadListAPI(TenantAPIView):
 
 
 class LeadAPI(TenantAPIView):
-    """One lead: read and change its details (stage, assignment and contact preferences have their own routes)."""
+    """One lead: read and change its details (stage, assignment and contact preferences have their own routes).
+    Leads are not deleted (405): move one to `lost`, or set `do_not_contact`."""
 
-    method_perms = {"GET": "work_leads", "PATCH": "work_leads"}
+    # DELETE passes the role check so that it reaches DRF, which answers 405: leads are not deleted.
+    method_perms = {"GET": "work_leads", "PATCH": "work_leads", "DELETE": "work_leads"}
     lookup = selectors.lead_get
     allow = can_work_lead
 
@@ -207,12 +249,14 @@ class LeadInteractionsAPI(TenantAPIView):
     method_perms = {"GET": "work_leads", "POST": "work_leads"}
     lookup = selectors.lead_get
     allow = can_work_lead
+    pagination_class = Pagination
 
-    @extend_schema(responses=InteractionSerializer(many=True), summary="A lead's interactions")
+    @extend_schema(parameters=[InteractionQuerySerializer], responses=InteractionSerializer(many=True),
+                   summary="A lead's interactions")
     def get(self, request, pk: int):
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(Interaction.objects.filter(lead=self.object), request, view=self)
-        return paginator.get_paginated_response(InteractionSerializer(page, many=True).data)
+        query = query_params(InteractionQuerySerializer, request)
+        found = Interaction.objects.filter(brokerage=self.brokerage, lead=self.object)
+        return paginated(self, _interactions(found, query), InteractionSerializer)
 
     @extend_schema(request=InteractionWriteSerializer, responses={201: InteractionSerializer},
                    summary="Log an interaction")
@@ -222,6 +266,23 @@ class LeadInteractionsAPI(TenantAPIView):
         interaction = services.interaction_log(brokerage=self.brokerage, actor=request.user, lead=self.object,
                                                **incoming.validated_data)
         return Response(InteractionSerializer(interaction).data, status=status.HTTP_201_CREATED)
+
+
+class InteractionListAPI(TenantAPIView):
+    """Interactions of the leads the caller may work, across leads, newest first: what a CRM sync reads."""
+
+    method_perms = {"GET": "work_leads"}
+    pagination_class = Pagination
+
+    @extend_schema(parameters=[InteractionListQuerySerializer], responses=InteractionSerializer(many=True),
+                   summary="List interactions")
+    def get(self, request):
+        query = query_params(InteractionListQuerySerializer, request)
+        found = on_visible_leads(Interaction.objects.filter(brokerage=self.brokerage), request.user, self.perms,
+                                 self.brokerage)
+        if "lead" in query:
+            found = found.filter(lead_id=query["lead"])
+        return paginated(self, _interactions(found, query), InteractionSerializer)
 
 
 class InteractionAPI(TenantAPIView):
@@ -264,5 +325,6 @@ urlpatterns = [
          name="api-nurturing-lead-contact-preferences"),
     path("nurturing/leads/<int:pk>/interactions", LeadInteractionsAPI.as_view(),
          name="api-nurturing-lead-interactions"),
+    path("nurturing/interactions", InteractionListAPI.as_view(), name="api-nurturing-interactions"),
     path("nurturing/interactions/<int:pk>", InteractionAPI.as_view(), name="api-nurturing-interaction"),
 ]

@@ -1,17 +1,19 @@
 """REST endpoints of the listings: list and create, read and change one, and the leads it matches. The same
 services and access rules as the pages (`nurturing.selectors.listings`): owners and support staff every listing,
-an agent their own plus the brokerage's published ones, read-only."""
+an agent their own plus the brokerage's published ones, read-only.
+
+Listings are not deleted, as on the pages (a sold or rented property stays in the brokerage's record): a
+listing leaves the market with `PATCH {"status": "withdrawn"}` (or sold / rented); DELETE answers 405."""
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import Pagination, StrictInput, paginated, query_params
 
-from ..forms.listings import ListingFilterForm
 from ..models import Listing, PropertyType
 from ..selectors import listings as selectors
 from ..selectors.leads import assignable_agents
@@ -57,7 +59,7 @@ class ListingSerializer(serializers.Serializer):
         return services.missing_fields(listing)
 
 
-class ListingWriteSerializer(StrictSerializer, ListingSerializer):
+class ListingWriteSerializer(StrictInput, ListingSerializer):
     pass
 
 
@@ -91,26 +93,32 @@ def _listing_agent(view, agent_id):
     return agent
 
 
-LISTING_FILTERS = [OpenApiParameter(name, str) for name in ("q", "status", "community", "purpose", "property_type")] + [
-    OpenApiParameter("mine", bool), OpenApiParameter("sort", str, enum=list(selectors.SORTS)),
-    OpenApiParameter("page", int)]
+class ListingQuerySerializer(serializers.Serializer):
+    """The listing page's filters."""
+
+    q = serializers.CharField(required=False, allow_blank=True, max_length=100,
+                              help_text="Part of the title, building or permit number.")
+    status = serializers.ChoiceField(Listing.Status.choices, required=False)
+    community = serializers.CharField(required=False, allow_blank=True, max_length=100)
+    purpose = serializers.ChoiceField(Listing.Purpose.choices, required=False)
+    property_type = serializers.ChoiceField(PropertyType.choices, required=False)
+    mine = serializers.BooleanField(required=False, help_text="Only the caller's own listings.")
+    sort = serializers.ChoiceField(list(selectors.SORTS), required=False)
 
 
 class ListingListAPI(TenantAPIView):
     """Listings the caller may see, newest first unless sorted; creating one (a draft unless `active`)."""
 
     method_perms = {"GET": "work_leads", "POST": "work_leads"}
+    pagination_class = Pagination
 
-    @extend_schema(parameters=LISTING_FILTERS, responses=ListingSerializer(many=True), summary="List listings")
+    @extend_schema(parameters=[ListingQuerySerializer], responses=ListingSerializer(many=True),
+                   summary="List listings")
     def get(self, request):
-        form = ListingFilterForm(request.query_params)
-        if not form.is_valid():
-            raise serializers.ValidationError(form.errors)
-        found = selectors.listings(self.brokerage, request.user, self.perms, form.filters()).prefetch_related(
-            "photos")
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(found, request, view=self)
-        return paginator.get_paginated_response(ListingSerializer(page, many=True).data)
+        query = query_params(ListingQuerySerializer, request)
+        found = selectors.listings(self.brokerage, request.user, self.perms,
+                                   selectors.ListingFilters(**query)).prefetch_related("photos")
+        return paginated(self, found, ListingSerializer)
 
     @extend_schema(request=ListingWriteSerializer, responses={201: ListingSerializer}, summary="Create a listing")
     def post(self, request):
@@ -128,7 +136,8 @@ class ListingAPI(TenantAPIView):
     """One listing: read it (anyone who may see it) and change it, its status included (its listing agent,
     owners and support staff)."""
 
-    method_perms = {"GET": "work_leads", "PATCH": "work_leads"}
+    # DELETE passes the role check so that it reaches DRF, which answers 405: listings are withdrawn instead.
+    method_perms = {"GET": "work_leads", "PATCH": "work_leads", "DELETE": "work_leads"}
     lookup = selectors.listing_get
     allow = selectors.can_view_listing
 

@@ -5,10 +5,10 @@ from django.urls import path, re_path
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from brokerages.api_base import StrictSerializer, TenantAPIView
+from brokerages.api_base import TenantAPIView
+from brokerages.api_contract import Pagination, StrictInput, paginated
 
 from ..models import SEND_CHANNELS, Enrollment, SequenceType
 from ..permissions import can_work_lead, can_work_lead_of
@@ -48,7 +48,7 @@ class NurturingSequenceSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class NurturingSequenceWriteSerializer(StrictSerializer, NurturingSequenceSerializer):
+class NurturingSequenceWriteSerializer(StrictInput, NurturingSequenceSerializer):
     """A sequence as sent: name, type, steps and optionally is_active. Fields it does not know are refused."""
 
 
@@ -66,11 +66,11 @@ class NurturingEnrollmentSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField(read_only=True)
 
 
-class NurturingEnrolSerializer(StrictSerializer):
+class NurturingEnrolSerializer(StrictInput):
     lead_id = serializers.IntegerField(min_value=1)
 
 
-class NurturingEnrollmentActionSerializer(StrictSerializer):
+class NurturingEnrollmentActionSerializer(StrictInput):
     reason = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 
@@ -85,11 +85,12 @@ class SequenceListAPI(TenantAPIView):
     """The brokerage's nurturing sequences (members who build them also see switched-off ones)."""
 
     method_perms = {"GET": "work_leads", "POST": "manage_nurturing"}
+    pagination_class = Pagination
 
     @extend_schema(responses=NurturingSequenceSerializer(many=True), summary="List nurturing sequences")
     def get(self, request):
         found = selectors.sequences(self.brokerage, active_only="manage_nurturing" not in self.perms)
-        return Response(NurturingSequenceSerializer(found, many=True).data)
+        return paginated(self, found, NurturingSequenceSerializer)
 
     @extend_schema(request=NurturingSequenceWriteSerializer, responses={201: NurturingSequenceSerializer},
                    summary="Create a nurturing sequence")
@@ -101,9 +102,12 @@ class SequenceListAPI(TenantAPIView):
 
 
 class SequenceAPI(TenantAPIView):
-    """One nurturing sequence. Changing its steps keeps every enrolment's place."""
+    """One nurturing sequence. Changing its steps keeps every enrolment's place. Sequences are not deleted
+    (their enrolments and drafts keep pointing at them): `is_active: false` switches one off, as the page's
+    toggle does, and its enrolments wait where they are until it is on again; DELETE answers 405."""
 
-    method_perms = {"GET": "work_leads", "PATCH": "manage_nurturing"}
+    # DELETE passes the role check so that it reaches DRF, which answers 405: sequences are switched off.
+    method_perms = {"GET": "work_leads", "PATCH": "manage_nurturing", "DELETE": "manage_nurturing"}
     lookup = selectors.sequence_get
 
     @extend_schema(responses=NurturingSequenceSerializer, summary="One nurturing sequence")
@@ -128,13 +132,12 @@ class SequenceEnrollmentsAPI(TenantAPIView):
 
     method_perms = {"GET": "work_leads", "POST": "use_workflow_automation"}
     lookup = selectors.sequence_get
+    pagination_class = Pagination
 
     @extend_schema(responses=NurturingEnrollmentSerializer(many=True), summary="Enrolments of a sequence")
     def get(self, request, pk: int):
         found = selectors.sequence_enrollments(self.brokerage, _sequence(self), request.user, self.perms)
-        paginator = PageNumberPagination()
-        page = paginator.paginate_queryset(found, request, view=self)
-        return paginator.get_paginated_response(NurturingEnrollmentSerializer(page, many=True).data)
+        return paginated(self, found, NurturingEnrollmentSerializer)
 
     @extend_schema(request=NurturingEnrolSerializer, responses=NurturingEnrollmentSerializer, summary="Enrol a lead in a sequence")
     def post(self, request, pk: int):

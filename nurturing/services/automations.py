@@ -5,16 +5,10 @@ A run happens inside the transaction of the event that fired it, each automation
 action undoes that automation's earlier actions but never the lead or the event, and the run is logged either way.
 """
 
-import http.client
-import ipaddress
 import json
 import logging
-import socket
-import urllib.error
-import urllib.request
 import uuid
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from brokerages.models import Brokerage, Role, User
+from brokerages.outbound import OutboundError, post
 from brokerages.services import audit_record, notify
 from brokerages.values import clean_choice, clean_name
 
@@ -33,7 +28,6 @@ from ..automation_schema import (
     clean_automation,
     clean_trigger_conditions,
     conditions_mismatch,
-    refused_address,
 )
 from ..models import OPEN_STAGES, AutomationRun, FollowUp, Lead, NurturingSequence, WorkflowAutomation, WorkflowType
 from ..selectors.automations import round_robin_agents
@@ -47,7 +41,7 @@ from .sequences import enrollment_enrol
 logger = logging.getLogger(__name__)
 
 AUTOMATION_FIELDS = ("name", "workflow_type", "trigger_conditions", "actions", "is_active")
-WEBHOOK_TIMEOUT_SECONDS = 5
+WEBHOOK_USER_AGENT = "AgentExcellence-Automations/1"
 
 
 # --- building -------------------------------------------------------------------------------------------------------
@@ -371,10 +365,6 @@ def _database_conditions(conditions: dict) -> Q:
 # --- the webhook action ---------------------------------------------------------------------------------------------
 
 
-class WebhookError(Exception):
-    """The call was refused or did not get a 2xx answer; the message says which, for the run log."""
-
-
 def automation_webhook_deliver(*, run_id: int, action_index: int) -> bool:
     """POST the lead of a succeeded run to the URL of its `call_webhook` action and record the outcome.
 
@@ -390,12 +380,13 @@ def automation_webhook_deliver(*, run_id: int, action_index: int) -> bool:
     url = entry["url"]
     try:
         if run.lead is None:
-            raise WebhookError("the lead was deleted before the call was made")
-        status = _post_json(url, _webhook_payload(run))
-    except WebhookError as error:
+            raise OutboundError("the lead was deleted before the call was made")
+        answer = post(url, json.dumps(_webhook_payload(run)).encode(),
+                      headers={"User-Agent": WEBHOOK_USER_AGENT}).raise_for_status()
+    except OutboundError as error:
         delivered, outcome = False, f"POST to {url} failed: {error}."
     else:
-        delivered, outcome = True, f"POST to {url} answered {status}."
+        delivered, outcome = True, f"POST to {url} answered {answer.status}."
     with transaction.atomic():
         run = AutomationRun.objects.select_for_update().get(pk=run_id)
         run.detail["actions"][action_index].update({"result": outcome, "delivered": delivered})
@@ -427,70 +418,3 @@ def _webhook_payload(run: AutomationRun) -> dict:
             "created_at": moment(lead.created_at), "last_contacted_at": moment(lead.last_contacted_at),
         },
     }
-
-
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect could lead anywhere, including inside the network the address check protects."""
-
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-def _pinned(connection_class, address: str):
-    """A connection to the address that was checked, whatever the name resolves to a moment later (DNS
-    rebinding); TLS still verifies the certificate against the host name."""
-
-    def build(host, **kwargs):
-        connection = connection_class(host, **kwargs)
-        connection._create_connection = lambda target, *args: socket.create_connection((address, target[1]), *args)
-        return connection
-
-    return build
-
-
-class _PinnedHTTPHandler(urllib.request.HTTPHandler):
-    def __init__(self, address: str):
-        super().__init__()
-        self.address = address
-
-    def http_open(self, req):
-        return self.do_open(_pinned(http.client.HTTPConnection, self.address), req)
-
-
-class _PinnedHTTPSHandler(urllib.request.HTTPSHandler):
-    def __init__(self, address: str):
-        super().__init__()
-        self.address = address
-
-    def https_open(self, req):
-        return self.do_open(_pinned(http.client.HTTPSConnection, self.address), req, context=self._context)
-
-
-def _post_json(url: str, payload: dict) -> int:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookError("not an http(s) address")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        addresses = [info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)]
-    except (socket.gaierror, UnicodeError) as error:
-        raise WebhookError(f"the host {parts.hostname} cannot be resolved ({error})") from None
-    for address in addresses:
-        if refused_address(ipaddress.ip_address(address.split("%")[0])):
-            raise WebhookError(f"{parts.hostname} is a private or local address ({address}); refused")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirects(),
-                                         _PinnedHTTPHandler(addresses[0]), _PinnedHTTPSHandler(addresses[0]))
-    # The scheme was checked above: only http(s) reaches urllib.
-    request = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST", headers={  # noqa: S310
-        "Content-Type": "application/json", "User-Agent": "AgentExcellence-Automations/1"})
-    try:
-        with opener.open(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        hint = " (redirects are not followed)" if 300 <= error.code < 400 else ""
-        raise WebhookError(f"the receiver answered {error.code}{hint}") from None
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        if isinstance(reason, TimeoutError | socket.timeout):
-            raise WebhookError(f"no answer within {WEBHOOK_TIMEOUT_SECONDS} seconds") from None
-        raise WebhookError(f"could not connect ({reason})") from None

@@ -26,6 +26,7 @@ from django.utils import timezone
 from brokerages.models import Brokerage, Notification, User
 from brokerages.selectors import settings_values
 from brokerages.services import audit_record
+from brokerages.webhooks import member_data, webhook_emit, webhook_emit_many
 from copilot.llm import provider_name_for
 
 from ..drafting import (
@@ -58,6 +59,19 @@ def suggested_send_date(lead: Lead, today: dt.date) -> dt.date:
     """The lead's own next follow-up date when it is still ahead, else today (the seed's suggested_send_date)."""
     planned = lead.next_followup_date
     return planned if planned and planned > today else today
+
+
+def followup_event_data(followup: FollowUp) -> dict:
+    """A follow-up as webhook events carry it (docs/webhooks.md), with its lead and agent."""
+    lead = followup.lead
+    return {"followup": {"id": followup.pk, "reason": followup.reason, "channel": followup.channel,
+                         "status": followup.status, "priority": followup.priority, "subject": followup.subject,
+                         "content": followup.content, "suggested_send_date": followup.suggested_send_date,
+                         "sent_at": followup.sent_at, "sequence_id": followup.sequence_id,
+                         "step_index": followup.step_index, "engine": followup.engine,
+                         "created_at": followup.created_at},
+            "lead": {"id": lead.pk, "external_id": lead.external_id, "name": lead.name, "stage": lead.stage},
+            "agent": member_data(followup.agent)}
 
 
 def followup_build(*, lead: Lead, reason: str, draft: Draft, send_date: dt.date, priority: str | None = None,
@@ -103,6 +117,8 @@ def followups_create_bulk(*, brokerage: Brokerage, items: list[FollowUp]) -> lis
     if created:
         audit_record(brokerage=brokerage, actor=None, action="nurturing.followups_drafted", resource_type="followup",
                      details={"count": len(created), "reasons": dict(Counter(item.reason for item in created))})
+        webhook_emit_many(brokerage=brokerage, events=[
+            ("followup.created", lambda item=item: followup_event_data(item)) for item in created])
     return created
 
 
@@ -189,6 +205,7 @@ def followup_create(*, brokerage: Brokerage, actor: User | None, lead: Lead, rea
             audit_record(brokerage=brokerage, actor=actor, action="nurturing.followup_created", resource=followup,
                          details={"lead": lead.pk, "reason": reason, "channel": channel, "engine": draft.engine,
                                   "degraded": draft.degraded})
+            webhook_emit(brokerage=brokerage, event="followup.created", data=lambda: followup_event_data(followup))
     except IntegrityError:  # a sweep drafted the same lead and reason meanwhile
         return None
     return followup
@@ -366,6 +383,7 @@ def _deliver(*, brokerage: Brokerage, actor: User | None, followup: FollowUp) ->
         FollowUp.objects.filter(pk=followup.pk).update(interaction=followup.interaction)
         audit_record(brokerage=brokerage, actor=actor, action="nurturing.followup_sent", resource=followup,
                      details={"lead": followup.lead_id, "channel": followup.channel, "reason": followup.reason})
+        webhook_emit(brokerage=brokerage, event="followup.sent", data=lambda: followup_event_data(followup))
     return followup
 
 
@@ -389,6 +407,7 @@ def followup_mark_called(*, brokerage: Brokerage, actor: User | None, followup: 
     followup.save(update_fields=["interaction"])
     audit_record(brokerage=brokerage, actor=actor, action="nurturing.followup_called", resource=followup,
                  details={"lead": followup.lead_id})
+    webhook_emit(brokerage=brokerage, event="followup.sent", data=lambda: followup_event_data(followup))
     return followup
 
 

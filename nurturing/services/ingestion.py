@@ -2,9 +2,10 @@
 
 Both go through `lead_create`, so an imported or posted lead obeys the same rules as one typed in. The CSV import
 checks every row before writing any, reports problems by spreadsheet row number (the header is row 1), and stores
-each good row on its own, so a bad row never half-writes and never stops the good ones. The webhook is
-authenticated by an HMAC-SHA256 signature of the raw body with the brokerage's secret and is idempotent by the
-sender's `external_id`.
+each good row on its own, so a bad row never half-writes and never stops the good ones. A CRM preset
+(`nurturing.crm_presets`) supplies the mapping of another CRM's export and translates its words and dates.
+The webhook is authenticated by an HMAC-SHA256 signature of the raw body with the brokerage's secret and is
+idempotent by the sender's `external_id`.
 """
 
 import csv
@@ -12,12 +13,14 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import itertools
 import json
 import re
 import secrets
 import time
 import uuid
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,6 +37,7 @@ from brokerages.selectors import setting_value
 from brokerages.services import audit_record
 from brokerages.values import clean_labels
 
+from ..crm_presets import PRESETS_BY_KEY, CrmPreset, fold
 from ..models import Channel, Direction, Lead, LeadWebhook, Priority, PropertyType, Source, Stage, Timeline
 from ..selectors.leads import assignable_agents
 from . import triggers
@@ -43,6 +47,7 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 MAX_IMPORT_ROWS = 20_000
 MAX_WEBHOOK_BYTES = 256 * 1024
 UPLOAD_MAX_AGE_SECONDS = 24 * 3600
+PREVIEW_ROWS = 5
 
 # What a CSV column can become, with the label the mapping step shows.
 IMPORT_FIELDS: dict[str, str] = {
@@ -51,6 +56,7 @@ IMPORT_FIELDS: dict[str, str] = {
     "last_name": "Last name",
     "email": "E-mail",
     "phone": "Phone",
+    "phone_other": "Other phone (the phone when Phone is empty, else kept in the notes)",
     "source": "Source",
     "budget": "Budget (one amount is the most they spend; “1M-2M” a range)",
     "budget_min": "Minimum budget",
@@ -65,6 +71,9 @@ IMPORT_FIELDS: dict[str, str] = {
     "notes": "Notes",
     "created_at": "Created",
     "external_id": "External id",
+    "next_followup_date": "Next follow-up date",
+    "do_not_contact": "Do not contact (yes/no)",
+    "marketing_consent": "Agreed to marketing (yes/no)",
 }
 # Header names seen in CRM and portal exports, compared without case, spaces or punctuation.
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -89,6 +98,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "note", "comments", "comment", "remarks"),
     "created_at": ("created", "createdat", "createdon", "datecreated", "leaddate", "date"),
     "external_id": ("externalid", "leadid", "id", "reference", "ref", "crmid"),
+    "phone_other": ("otherphone", "phone2", "secondphone", "alternatephone", "homephone", "workphone"),
+    "next_followup_date": ("nextfollowup", "nextfollowupdate", "followupdate"),
+    "do_not_contact": ("donotcontact", "dnc", "donotcall"),
+    "marketing_consent": ("marketingconsent", "consent", "optin", "marketingoptin"),
 }
 HEADER_ALIASES = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 
@@ -107,15 +120,11 @@ _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H
                  "%d/%m/%Y", "%d/%m/%Y %H:%M", "%d.%m.%Y")
 
 
-def _key(text: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", str(text).casefold())
-
-
 def _choice(value: str, choices, words: dict) -> str | None:
     """A choice by its value, its label or a common word for it, ignoring case and punctuation."""
-    wanted = _key(value)
+    wanted = fold(value)
     for choice in choices:
-        if wanted in (_key(choice.value), _key(choice.label)):
+        if wanted in (fold(choice.value), fold(choice.label)):
             return choice.value
     return words.get(wanted)
 
@@ -170,19 +179,51 @@ def csv_read(data: bytes) -> CsvTable:
 
 
 def auto_mapping(headers: list[str]) -> dict[str, str]:
-    """Header → lead field for the headers whose name is a known one; each field taken by its first header."""
+    """Header → lead field for the headers whose name is a known one; each field taken by its first header (a
+    second phone column becomes the other phone)."""
     mapping, taken = {}, set()
     for header in headers:
-        name = HEADER_ALIASES.get(_key(header))
+        name = HEADER_ALIASES.get(fold(header))
+        if name == "phone" and name in taken:
+            name = "phone_other"
         if name and name not in taken:
             mapping[header] = name
             taken.add(name)
     return mapping
 
 
-def _resolve_mapping(headers: list[str], mapping: dict[str, str] | None) -> dict[str, str]:
-    """The auto-mapping with `mapping` laid over it (a header mapped to "" is ignored); checked."""
-    resolved = auto_mapping(headers)
+def preset_of(key: str | None) -> CrmPreset | None:
+    """The preset named `key` (None for none or ""); ValidationError naming the presets for any other name."""
+    if not key:
+        return None
+    if key not in PRESETS_BY_KEY:
+        raise ValidationError(f"“{key}” is not a CRM preset (use {', '.join(PRESETS_BY_KEY)}).")
+    return PRESETS_BY_KEY[key]
+
+
+def suggested_mapping(headers: list[str], preset: CrmPreset | None = None) -> dict[str, str]:
+    """Header → lead field before the person changes anything: the preset decides the headers it knows (a column
+    it leaves out maps to nothing), the auto-mapping the others, for the fields the preset left free."""
+    known = preset.mapping(headers) if preset else {}
+    taken = {name for name in known.values() if name}
+    suggested = {header: name for header, name in known.items() if name}
+    for header, name in auto_mapping([header for header in headers if header not in known]).items():
+        if name == "phone" and name in taken:
+            name = "phone_other"
+        if name not in taken:
+            suggested[header] = name
+            taken.add(name)
+    return suggested
+
+
+def _label(name: str) -> str:
+    return IMPORT_FIELDS[name].split(" (")[0]
+
+
+def _resolve_mapping(headers: list[str], mapping: dict[str, str] | None,
+                     preset: CrmPreset | None = None) -> dict[str, str]:
+    """The suggested mapping with `mapping` laid over it (a header mapped to "" is ignored); checked."""
+    resolved = suggested_mapping(headers, preset)
     errors = []
     by_name = {header.casefold(): header for header in headers if header}
     for header, name in (mapping or {}).items():
@@ -202,12 +243,12 @@ def _resolve_mapping(headers: list[str], mapping: dict[str, str] | None) -> dict
     for header in (header for header in headers if header in resolved):
         name = resolved[header]
         if name in fields_used:
-            errors.append(f"Both “{fields_used[name]}” and “{header}” are mapped to {IMPORT_FIELDS[name]}; "
+            errors.append(f"Both “{fields_used[name]}” and “{header}” are mapped to {_label(name)}; "
                           "map one of them to nothing.")
         fields_used[name] = header
     if not errors and not ({"name", "first_name", "last_name"} & set(fields_used)):
         errors.append("Map a column to the lead's name (Full name, or First name and Last name).")
-    if not errors and not ({"email", "phone"} & set(fields_used)):
+    if not errors and not ({"email", "phone", "phone_other"} & set(fields_used)):
         errors.append("Map a column to the e-mail or the phone: leads are matched and reached by them.")
     if errors:
         raise ValidationError(errors)
@@ -309,6 +350,25 @@ def _model_check(data: dict) -> dict[str, str]:
     return problems
 
 
+_YES, _NO = {"yes", "y", "true", "1", "x"}, {"no", "n", "false", "0"}
+
+
+def _check_preferences(cells: dict[str, str], data: dict, problems: list[str], zone: dt.tzinfo) -> None:
+    """The yes/no columns and the next follow-up date, into `data` (or a problem each)."""
+    for key in ("do_not_contact", "marketing_consent"):
+        if cells.get(key):
+            word = fold(cells[key])
+            if word in _YES | _NO:
+                data[key] = word in _YES
+            else:
+                problems.append(f"{_label(key).lower()} “{cells[key]}” is not yes or no")
+    if cells.get("next_followup_date"):
+        try:
+            data["next_followup_date"] = _moment(cells["next_followup_date"], zone).date()
+        except ValueError:
+            problems.append(f"next follow-up “{cells['next_followup_date']}” is not a date (use 2025-03-31)")
+
+
 def _check_row(cells: dict[str, str], lookups: _Lookups) -> tuple[_Row | None, list[str]]:
     """The row as lead_create takes it, or the problems that stop it (all of them, so one pass fixes a row)."""
     problems: list[str] = []
@@ -325,15 +385,19 @@ def _check_row(cells: dict[str, str], lookups: _Lookups) -> tuple[_Row | None, l
             data["email"] = cells["email"].lower()
         except ValidationError:
             problems.append(f"“{cells['email']}” is not an e-mail address")
-    if cells.get("phone"):
-        phone = normalise_phone(cells["phone"])
-        if len(phone.lstrip("+")) < 6:
-            problems.append(f"“{cells['phone']}” is not a phone number")
-        else:
-            data["phone"] = phone
-    if not cells.get("email") and not cells.get("phone"):
-        problems.append("needs an e-mail or a phone number")
     extra_notes = []
+    for key in ("phone", "phone_other"):
+        if not cells.get(key):
+            continue
+        phone = normalise_phone(cells[key])
+        if len(phone.lstrip("+")) < 6:
+            problems.append(f"“{cells[key]}” is not a phone number")
+        elif "phone" not in data:
+            data["phone"] = phone
+        elif phone != data["phone"]:
+            extra_notes.append(f"Other phone: {cells[key]}")
+    if not (cells.get("email") or cells.get("phone") or cells.get("phone_other")):
+        problems.append("needs an e-mail or a phone number")
     data["source"] = Source.IMPORT
     if cells.get("source"):
         source = _choice(cells["source"], Source, _SOURCE_WORDS)
@@ -390,6 +454,7 @@ def _check_row(cells: dict[str, str], lookups: _Lookups) -> tuple[_Row | None, l
             problems.append(f"two agents are called “{wanted}”; use the agent's e-mail" if named
                             else f"no active agent “{wanted}” in the brokerage")
         row.agent = agent
+    _check_preferences(cells, data, problems, lookups.zone)
     notes = "\n".join(part for part in (cells.get("notes", ""), *extra_notes) if part)
     if notes:
         data["notes"] = notes
@@ -428,64 +493,142 @@ class ImportReport:
     dry_run: bool = False
 
 
-def leads_import_csv(*, brokerage: Brokerage, actor: User | None, data: bytes, mapping: dict[str, str] | None,
-                     dry_run: bool, run_automations: bool = False) -> ImportReport:
-    """Import the leads of a CSV file.
+@dataclass(frozen=True)
+class _Checked:
+    """One non-empty data row after its checks: `row` when it can be stored (unless `duplicate` says why not)."""
 
-    Before: `data` is the file's bytes (UTF-8, with or without BOM; any of , ; tab | as delimiter); `mapping`
-    (header → lead field, "" to ignore a column) is laid over the auto-mapping of common header names.
-    ValidationError for a file or mapping that cannot be imported at all (nothing is written then).
-    After: every row was checked; a row with problems is reported with all of them and skipped; a row whose
-    e-mail, phone or external id matches an existing lead or an earlier row is reported as a duplicate;
-    every other row is a new lead (unassigned unless its agent column names one) — unless `dry_run`, which
-    writes nothing. Each lead is stored in its own transaction. `run_automations` runs the brokerage's
-    "lead created" automations for each new lead (off by default: an import is usually old leads).
-    """
-    table = csv_read(data)
-    resolved = _resolve_mapping(table.headers, mapping)
-    report = ImportReport(mapping=resolved, dry_run=dry_run, rows=0,
-                          columns_unmapped=[header for header in table.headers if header and header not in resolved])
-    lookups = _Lookups.load(brokerage)
+    number: int
+    row: _Row | None
+    problem: str = ""
+    duplicate: str = ""
+
+
+# Spreadsheet exports (ours included, see brokerages.csv_download) put an apostrophe before a cell that would
+# otherwise run as a formula; the apostrophe is not part of the value.
+_GUARDED = re.compile(r"^'(?=[=+\-@\t\r])")
+
+
+def _checked_rows(table: CsvTable, resolved: dict[str, str], preset: CrmPreset | None,
+                  lookups: _Lookups) -> Iterator[_Checked]:
+    """The file's non-empty rows in order, each checked, duplicates judged against the brokerage's leads and the
+    good rows above it."""
     columns = [(index, resolved.get(header)) for index, header in enumerate(table.headers)]
     seen: dict[tuple[str, str], int] = {}
     for offset, cells in enumerate(table.rows):
         number = offset + 2
         if not any(cell.strip() for cell in cells):
             continue
-        report.rows += 1
         if len(cells) > len(table.headers) and any(cell.strip() for cell in cells[len(table.headers):]):
-            report.errors.append((number, f"has {len(cells)} cells but the header names {len(table.headers)} "
-                                          "columns (a separator inside an unquoted value?)."))
+            yield _Checked(number, None, f"has {len(cells)} cells but the header names {len(table.headers)} "
+                                         "columns (a separator inside an unquoted value?).")
             continue
-        values = {name: cells[index].strip() for index, name in columns if name and index < len(cells)}
-        row, problems = _check_row(values, lookups)
+        values = {name: _GUARDED.sub("", cells[index].strip())
+                  for index, name in columns if name and index < len(cells)}
+        row, problems = _check_row(preset.translate(values) if preset else values, lookups)
         if row is None:
-            report.errors.append((number, "; ".join(problem.rstrip(".") for problem in problems) + "."))
+            yield _Checked(number, None, "; ".join(problem.rstrip(".") for problem in problems) + ".")
             continue
         duplicate = _duplicate_of(row, lookups, seen)
-        if duplicate:
-            report.duplicates.append((number, duplicate))
+        if not duplicate:
+            for key in _row_keys(row):
+                seen.setdefault(key, number)
+        yield _Checked(number, row, duplicate=duplicate)
+
+
+def leads_import_csv(*, brokerage: Brokerage, actor: User | None, data: bytes, mapping: dict[str, str] | None = None,
+                     preset: str | None = None, dry_run: bool, run_automations: bool = False) -> ImportReport:
+    """Import the leads of a CSV file.
+
+    Before: `data` is the file's bytes (UTF-8, with or without BOM; any of , ; tab | as delimiter); `mapping`
+    (header → lead field, "" to ignore a column) is laid over the mapping `preset` (a key of
+    nurturing.crm_presets) gives its CRM's headers and over the auto-mapping of common header names; the preset
+    also translates its CRM's words for stages and sources and its date format.
+    ValidationError for a file, preset or mapping that cannot be imported at all (nothing is written then).
+    After: every row was checked; a row with problems is reported with all of them and skipped; a row whose
+    e-mail, phone or external id matches an existing lead or an earlier row is reported as a duplicate;
+    every other row is a new lead (unassigned unless its agent column names one) — unless `dry_run`, which
+    writes nothing. Each lead is stored in its own transaction. `run_automations` runs the brokerage's
+    "lead created" automations for each new lead (off by default: an import is usually old leads).
+    """
+    crm = preset_of(preset)
+    table = csv_read(data)
+    resolved = _resolve_mapping(table.headers, mapping, crm)
+    report = ImportReport(mapping=resolved, dry_run=dry_run, rows=0,
+                          columns_unmapped=[header for header in table.headers if header and header not in resolved])
+    for checked in _checked_rows(table, resolved, crm, _Lookups.load(brokerage)):
+        report.rows += 1
+        if checked.row is None:
+            report.errors.append((checked.number, checked.problem))
             continue
-        for key in _row_keys(row):
-            seen.setdefault(key, number)
+        if checked.duplicate:
+            report.duplicates.append((checked.number, checked.duplicate))
+            continue
         if dry_run:
             report.created += 1
             continue
+        row = checked.row
         try:
             lead_create(brokerage=brokerage, actor=actor, data=row.data, assigned_agent=row.agent, stage=row.stage,
                         external_id=row.external_id, run_automations=run_automations)
         except ValidationError as error:
-            report.errors.append((number, " ".join(error.messages)))
+            report.errors.append((checked.number, " ".join(error.messages)))
         except IntegrityError:  # a lead with this external id arrived meanwhile (e.g. through the webhook)
-            report.duplicates.append((number, "a lead with this external id was added meanwhile"))
+            report.duplicates.append((checked.number, "a lead with this external id was added meanwhile"))
         else:
             report.created += 1
     if not dry_run:
+        details = {"created": report.created, "duplicates": len(report.duplicates), "errors": len(report.errors),
+                   "rows": report.rows, "run_automations": run_automations}
         audit_record(brokerage=brokerage, actor=actor, action="nurturing.leads_imported", resource_type="lead",
-                     details={"created": report.created, "duplicates": len(report.duplicates),
-                              "errors": len(report.errors), "rows": report.rows,
-                              "run_automations": run_automations})
+                     details={**details, "preset": crm.key} if crm else details)
     return report
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """A row as the import would store it: `lead` holds the lead's fields (with `stage`, `assigned_agent` and
+    `external_id`) when it can be stored, else `cells` its text by import field and `problem` why not."""
+
+    number: int
+    lead: dict
+    cells: dict[str, str]
+    problem: str = ""
+    duplicate: str = ""
+
+
+@dataclass(frozen=True)
+class ImportPreview:
+    """The first rows of a file as the import would store them, or why the mapping cannot be imported."""
+
+    rows: list[PreviewRow]
+    mapping_errors: list[str]
+    columns_unmapped: list[str]
+
+
+def import_preview(*, brokerage: Brokerage, data: bytes, mapping: dict[str, str] | None = None,
+                   preset: str | None = None, rows: int = PREVIEW_ROWS) -> ImportPreview:
+    """What `leads_import_csv` would do with the first `rows` non-empty rows (checked the same way, against the
+    brokerage's leads); writes nothing. The file must be readable (`csv_read`); a mapping that cannot be imported
+    gives `mapping_errors` (each naming what to map) and no rows."""
+    table = csv_read(data)
+    crm = preset_of(preset)
+    try:
+        resolved = _resolve_mapping(table.headers, mapping, crm)
+    except ValidationError as error:
+        return ImportPreview([], error.messages, [])
+    preview = []
+    for checked in itertools.islice(_checked_rows(table, resolved, crm, _Lookups.load(brokerage)), rows):
+        if checked.row is None:
+            cells = table.rows[checked.number - 2]
+            preview.append(PreviewRow(checked.number, {}, {
+                resolved[header]: cells[index].strip() for index, header in enumerate(table.headers)
+                if header in resolved and index < len(cells)}, checked.problem))
+        else:
+            row = checked.row
+            preview.append(PreviewRow(checked.number, {**row.data, "stage": row.stage, "assigned_agent": row.agent,
+                                                       "external_id": row.external_id}, {},
+                                      duplicate=checked.duplicate))
+    return ImportPreview(preview, [], [header for header in table.headers if header and header not in resolved])
 
 
 def _row_keys(row: _Row) -> list[tuple[str, str]]:

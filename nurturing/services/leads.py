@@ -15,6 +15,7 @@ from django.utils import timezone
 from brokerages.models import Brokerage, Role, User
 from brokerages.services import audit_record
 from brokerages.values import clean_labels
+from brokerages.webhooks import member_data, webhook_emit
 
 from ..models import (
     CLOSED_STAGES,
@@ -80,6 +81,21 @@ def _full_clean(lead: Lead) -> None:
     lead.full_clean(exclude=["brokerage", "assigned_agent"], validate_unique=False)
 
 
+def _money(value: Decimal | None) -> str | None:
+    """An amount as stored (two decimals), whether it came from the database or from a caller."""
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def lead_event_data(lead: Lead) -> dict:
+    """The lead as webhook events carry it (docs/webhooks.md)."""
+    return {"id": lead.pk, "external_id": lead.external_id, "name": lead.name, "email": lead.email,
+            "phone": lead.phone, "source": lead.source, "stage": lead.stage, "priority": lead.priority,
+            "budget_min": _money(lead.budget_min), "budget_max": _money(lead.budget_max), "areas": lead.areas,
+            "property_type": lead.property_type, "timeline": lead.timeline, "tags": lead.tags,
+            "assigned_agent": member_data(lead.assigned_agent), "created_at": lead.created_at,
+            "updated_at": lead.updated_at}
+
+
 @transaction.atomic
 def lead_create(*, brokerage: Brokerage, actor: User | None, data: dict, assigned_agent: User | None = None,
                 stage: str = Stage.NEW, external_id: str = "", run_automations: bool = True) -> Lead:
@@ -99,6 +115,7 @@ def lead_create(*, brokerage: Brokerage, actor: User | None, data: dict, assigne
     lead_holder_set(lead, None, assigned_agent)
     audit_record(brokerage=brokerage, actor=actor, action="lead.created", resource=lead,
                  details={"name": lead.name, "source": lead.source})
+    webhook_emit(brokerage=brokerage, event="lead.created", data=lambda: {"lead": lead_event_data(lead)})
     if run_automations:
         triggers.fire(trigger=triggers.LEAD_CREATED, lead=lead, actor=actor)
     return lead
@@ -124,6 +141,8 @@ def lead_update(*, brokerage: Brokerage, actor: User | None, lead: Lead, data: d
     lead.save()
     audit_record(brokerage=brokerage, actor=actor, action="lead.updated", resource=lead,
                  details={"changes": changed})
+    webhook_emit(brokerage=brokerage, event="lead.updated",
+                 data=lambda: {"lead": lead_event_data(lead), "changed": sorted(changed)})
     for tag in sorted(set(lead.tags) - old_tags):
         triggers.fire(trigger=triggers.TAG_ADDED, lead=lead, actor=actor, tag=tag)
     return lead
@@ -152,6 +171,8 @@ def lead_assign(*, brokerage: Brokerage, actor: User | None, lead: Lead, agent: 
     audit_record(brokerage=brokerage, actor=actor, action="lead.assigned", resource=lead,
                  details={"changes": {"assigned_agent": [getattr(previous, "email", None),
                                                          getattr(agent, "email", None)]}})
+    webhook_emit(brokerage=brokerage, event="lead.assigned",
+                 data=lambda: {"lead": lead_event_data(lead), "previous_agent": member_data(previous)})
     return lead
 
 
@@ -199,6 +220,9 @@ def lead_change_stage(*, brokerage: Brokerage, actor: User | None, lead: Lead, s
         _close_open_work(lead, f"Lead {Stage(stage).label.lower()}")
     audit_record(brokerage=brokerage, actor=actor, action="lead.stage_changed", resource=lead,
                  details={"changes": {"stage": [previous, stage]}})
+    webhook_emit(brokerage=brokerage, event="lead.stage_changed", data=lambda: {
+        "lead": lead_event_data(lead), "from_stage": previous, "to_stage": stage, "note": note.strip()[:255],
+        "lost_reason": lead.lost_reason, "sale_price": _money(lead.sale_price), "commission": _money(lead.commission)})
     triggers.fire(trigger=triggers.STAGE_CHANGED, lead=lead, actor=actor, from_stage=previous)
     return lead
 

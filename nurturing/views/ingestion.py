@@ -1,5 +1,5 @@
-"""Pages: the CSV import (upload → map the columns and check → import) and the inbound lead webhook, both its
-settings page and the endpoint senders post to."""
+"""Pages: the CSV import (upload → pick the CRM preset, map the columns, preview and check → import) and the
+inbound lead webhook, both its settings page and the endpoint senders post to."""
 
 import json
 from dataclasses import dataclass
@@ -9,12 +9,15 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.text import Truncator
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from brokerages.web import form_error, tenant_view
+from brokerages.web import tenant_view
 
-from ..forms.ingestion import ImportMappingForm, ImportUploadForm
+from ..crm_presets import PRESETS, PRESETS_BY_KEY, preset_detect
+from ..forms.ingestion import CUSTOM, ImportMappingForm, ImportUploadForm
+from ..models import Lead, Source, Stage
 from ..selectors.automations import lead_webhook_of
 from ..services import ingestion as services
 
@@ -48,34 +51,107 @@ def import_upload(request):
         else:
             upload_id = services.import_upload_store(brokerage=request.brokerage, data=data)
             return redirect("nurturing:import_map", pk=upload_id)
-    return render(request, "nurturing/import_upload.html", {"form": form})
+    return render(request, "nurturing/import_upload.html", {"form": form, "presets": PRESETS})
+
+
+PREVIEW_HEADER = ("Name", "E-mail", "Phone", "Stage", "Source", "Budget", "Agent", "Created", "More")
+
+
+def _budget(low, high) -> str:
+    if low is not None and high is not None:
+        return f"{low:,.0f}–{high:,.0f}"
+    if high is not None:
+        return f"up to {high:,.0f}"
+    return f"from {low:,.0f}" if low is not None else ""
+
+
+def _more(lead: dict) -> str:
+    """The fields without a column of their own, as "Label: value" pairs."""
+    parts = []
+    for name in ("priority", "property_type", "timeline", "areas", "tags", "next_followup_date", "do_not_contact",
+                 "marketing_consent", "external_id", "notes"):
+        value = lead.get(name)
+        if value in (None, "", [], False):
+            continue
+        field = Lead._meta.get_field(name)
+        if value is True:
+            text = "yes"
+        elif isinstance(value, list):
+            text = ", ".join(value)
+        else:
+            text = str(dict(field.flatchoices).get(value, value))
+        parts.append(f"{str(field.verbose_name).capitalize()}: {Truncator(text).chars(80)}")
+    return " · ".join(parts)
+
+
+def _preview_cells(row: services.PreviewRow) -> dict:
+    """A preview row as the table shows it: PREVIEW_HEADER's cells, and the outcome."""
+    if row.problem:
+        cells = row.cells
+        name = cells.get("name") or " ".join(filter(None, (cells.get("first_name"), cells.get("last_name"))))
+        values = [name, cells.get("email", ""), cells.get("phone", "") or cells.get("phone_other", "")]
+        return {"number": row.number, "cells": values + [""] * (len(PREVIEW_HEADER) - len(values)),
+                "outcome": row.problem, "kind": "error"}
+    lead = row.lead
+    created = lead.get("created_at")
+    values = [lead["name"], lead.get("email", ""), lead.get("phone", ""), Stage(lead["stage"]).label,
+              Source(lead["source"]).label, _budget(lead.get("budget_min"), lead.get("budget_max")),
+              lead["assigned_agent"].display_name if lead["assigned_agent"] else "Unassigned",
+              created.strftime("%Y-%m-%d %H:%M") if created else "now", _more(lead)]
+    if row.duplicate:
+        return {"number": row.number, "cells": values, "outcome": f"Skipped: {row.duplicate}.", "kind": "muted"}
+    return {"number": row.number, "cells": values, "outcome": "New lead", "kind": ""}
+
+
+def _preset_key(posted: str) -> str:
+    return posted if posted in PRESETS_BY_KEY else CUSTOM
 
 
 @tenant_view("manage_leads", lookup=_stored_upload)
 def import_map(request, obj):
-    """Map the columns; "Check" runs the import as a dry run and shows what it would do, "Import" stores it."""
+    """Say which CRM the file comes from and map the columns; the preview shows the first rows as they will be
+    stored. The CRM detected from the headers is preselected. "Apply" fills the mapping from the chosen preset
+    (with htmx, choosing one does), "Check" runs the whole file as a dry run, "Import" stores it."""
     table = services.csv_read(obj.data)
-    form = ImportMappingForm(request.POST or None, headers=table.headers,
-                             mapping=services.auto_mapping(table.headers))
-    report = None
-    if request.method == "POST" and form.is_valid():
-        dry_run = request.POST.get("action") != "import"
-        try:
-            report = services.leads_import_csv(brokerage=request.brokerage, actor=request.user, data=obj.data,
-                                               mapping=form.mapping(), dry_run=dry_run,
-                                               run_automations=form.cleaned_data["run_automations"])
-        except ValidationError as error:
-            form_error(form, error)
-        else:
-            if not dry_run:
-                services.import_upload_discard(brokerage=request.brokerage, upload_id=obj.id)
-                return render(request, "nurturing/import_result.html", {"report": report})
+    action = request.POST.get("action", "") if request.method == "POST" else ""
+    if action in ("check", "import", "preview"):
+        form = ImportMappingForm(request.POST, headers=table.headers, mapping={})
+    else:
+        detected = preset_detect(table.headers)
+        key = _preset_key(request.POST.get("preset", "")) if action == "preset" else (
+            detected.key if detected else CUSTOM)
+        form = ImportMappingForm(
+            headers=table.headers, mapping=services.suggested_mapping(table.headers, PRESETS_BY_KEY.get(key)),
+            initial={"preset": key, "run_automations": bool(request.POST.get("run_automations"))})
+    report = preview = None
+    refused = False
+    if not form.is_bound or form.is_valid():
+        mapping = form.mapping() if form.is_bound else None
+        preset = form.cleaned_data["preset"] if form.is_bound else form.initial["preset"]
+        if action in ("check", "import"):
+            try:
+                report = services.leads_import_csv(brokerage=request.brokerage, actor=request.user, data=obj.data,
+                                                   mapping=mapping, preset=preset, dry_run=action == "check",
+                                                   run_automations=form.cleaned_data["run_automations"])
+            except ValidationError:  # the mapping cannot be imported: the preview says what to map
+                refused = True
+            else:
+                if not report.dry_run:
+                    services.import_upload_discard(brokerage=request.brokerage, upload_id=obj.id)
+                    return render(request, "nurturing/import_result.html", {"report": report})
+        preview = services.import_preview(brokerage=request.brokerage, data=obj.data, mapping=mapping, preset=preset)
     samples = {index: [row[index].strip() for row in table.rows if index < len(row) and row[index].strip()]
                [:SAMPLE_ROWS] for index in range(len(table.headers))}
     columns = [(field, samples[int(field.name.removeprefix("col_"))]) for field in form.column_fields()]
-    return render(request, "nurturing/import_map.html", {
-        "form": form, "columns": columns, "report": report, "upload": obj, "row_count": len(table.rows),
-        "delimiter": {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}[table.delimiter]})
+    template = "nurturing/import_map.html#mapping" if request.htmx and not request.htmx.boosted else \
+        "nurturing/import_map.html"
+    chosen = PRESETS_BY_KEY.get(form["preset"].value() or "")
+    return render(request, template, {
+        "form": form, "columns": columns, "report": report, "refused": refused, "row_count": len(table.rows),
+        "preset": chosen, "preview": preview, "preview_header": PREVIEW_HEADER,
+        "preview_rows": [_preview_cells(row) for row in preview.rows] if preview else [],
+        "delimiter": {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}[table.delimiter]},
+        status=200 if preview else 400)
 
 
 def _example(url: str, secret: str) -> dict[str, str]:

@@ -32,7 +32,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from . import live
+from tests import live
 
 AGENTS = 1_000
 ROUNDS = 60
@@ -117,23 +117,6 @@ def crowd(django_db_setup, django_db_blocker):
     keys = [token.key for token in tokens]
     yield {"owner_token": keys[0], "agent_tokens": keys[1:], "coached_id": agents[0].pk,
            "build_seconds": build_seconds}
-
-
-@pytest.fixture(scope="module")
-def deferred_test_transaction(django_db_setup, django_db_blocker):
-    """pytest-django wraps the test in a transaction, and the project's SQLite connections begin theirs with
-    IMMEDIATE, which takes the write lock: every write of the server would then wait for the test to end. The
-    test writes nothing itself, so its transaction may be a deferred one (it would lock only on a write)."""
-    from django.db import connection
-
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with django_db_blocker.unblock():
-        connection.ensure_connection()
-    mode, connection.transaction_mode = connection.transaction_mode, None
-    yield
-    connection.transaction_mode = mode
 
 
 @pytest.fixture(scope="module")

@@ -162,3 +162,20 @@ def large_kb(django_db_setup, django_db_blocker):
     yield kb
     with django_db_blocker.unblock():
         _drop_knowledge(brokerage)
+
+
+@pytest.fixture(scope="module")
+def deferred_test_transaction(django_db_setup, django_db_blocker):
+    """pytest-django wraps the test in a transaction, and the project's SQLite connections begin theirs with
+    IMMEDIATE, which takes the write lock: every write of the server would then wait for the test to end. The
+    test writes nothing itself, so its transaction may be a deferred one (it would lock only on a write)."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        yield
+        return
+    with django_db_blocker.unblock():
+        connection.ensure_connection()
+    mode, connection.transaction_mode = connection.transaction_mode, None
+    yield
+    connection.transaction_mode = mode

@@ -139,7 +139,7 @@ ROUTES: dict = {
     "api-coaching-conversations": [Case(EVERYONE, ("GET", "POST"), api=True)],
     "api-coaching-conversation": _own_and_colleagues(own_conversation, colleagues_conversation, api=True),
     "api-coaching-conversation-messages": _own_and_colleagues(own_conversation, colleagues_conversation,
-                                                              ("POST",), api=True),
+                                                              ("GET", "POST"), api=True),
     "api-coaching-conversation-end": _own_and_colleagues(own_conversation, colleagues_conversation, ("POST",),
                                                          api=True),
     "api-coaching-conversation-analysis": _own_and_colleagues(own_conversation, colleagues_conversation,

@@ -83,9 +83,9 @@ def test_members_list_sequences_and_only_builders_see_switched_off_ones(tenant):
     _sequence(tenant, name="Welcome")
     _sequence(tenant, name="Old drip", is_active=False)
 
-    assert [s["name"] for s in api_as(tenant.owner).get(SEQUENCES).json()] == ["Old drip", "Welcome"]
+    assert [s["name"] for s in api_as(tenant.owner).get(SEQUENCES).json()["results"]] == ["Old drip", "Welcome"]
     for member in (tenant.agent, tenant.support):
-        listed = api_as(member).get(SEQUENCES).json()
+        listed = api_as(member).get(SEQUENCES).json()["results"]
         assert [s["name"] for s in listed] == ["Welcome"] and set(listed[0]) == SEQUENCE_KEYS
 
 

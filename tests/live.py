@@ -1,5 +1,7 @@
-"""A real Daphne server for the benchmarks that measure over HTTP: a subprocess serving an ASGI application on
-the benchmark's test database, DEBUG off, with the channel layer and broker the settings pick."""
+"""Real server processes on the test database, for the benchmarks that measure over HTTP and the tests that
+drive the product from outside: Daphne serving an ASGI application and a Celery worker, each a subprocess with
+DEBUG off and the channel layer and broker the settings (or `extra_env`) pick. The data they read must be
+committed (a transactional test or a benchmark's autocommit fixture)."""
 
 import http.client
 import os
@@ -12,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:
@@ -32,21 +34,15 @@ def database_url() -> str:
 
 
 @contextmanager
-def daphne(application: str, log_dir: Path, *, probe_path: str, extra_env: dict | None = None) -> Iterator[int]:
-    """Serve `application` ("module:attribute") on a free loopback port until the block ends; yields the port.
-    Ready once `probe_path` answers (any status: the first request loads the project)."""
-    port = free_port()
-    log = log_dir / "daphne.log"
-    env = dict(os.environ, DATABASE_URL=database_url(), DEBUG="false", SECRET_KEY="bench-" + "k" * 50,
+def _process(arguments: list[str], log: Path, extra_env: dict | None) -> Iterator[subprocess.Popen]:
+    env = dict(os.environ, DATABASE_URL=database_url(), DEBUG="false", SECRET_KEY="live-" + "k" * 50,
                ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",  # plain HTTP on loopback, no TLS proxy
                DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1", **(extra_env or {}))
     with log.open("w") as output:
-        process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), application],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([sys.executable, "-m", *arguments],  # noqa: S603
+                                   cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
-        _wait_ready(port, process, log, probe_path)
-        yield port
+        yield process
     finally:
         process.terminate()
         try:
@@ -54,6 +50,26 @@ def daphne(application: str, log_dir: Path, *, probe_path: str, extra_env: dict 
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextmanager
+def daphne(application: str, log_dir: Path, *, probe_path: str, extra_env: dict | None = None) -> Iterator[int]:
+    """Serve `application` ("module:attribute") on a free loopback port until the block ends; yields the port.
+    Ready once `probe_path` answers (any status: the first request loads the project)."""
+    port = free_port()
+    log = log_dir / "daphne.log"
+    with _process(["daphne", "-b", "127.0.0.1", "-p", str(port), application], log, extra_env) as process:
+        _wait_ready(port, process, log, probe_path)
+        yield port
+
+
+@contextmanager
+def celery_worker(log_dir: Path, *, extra_env: dict | None = None) -> Iterator[Path]:
+    """One Celery worker (solo pool) of the project until the block ends; yields its log."""
+    log = log_dir / "celery.log"
+    with _process(["celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "info",
+                   "--without-gossip", "--without-mingle"], log, extra_env):
+        yield log
 
 
 def _wait_ready(port: int, process: subprocess.Popen, log: Path, probe_path: str) -> None:
