@@ -7,7 +7,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from brokerages.api_contract import ErrorResponseSerializer, MomentField, StrictInput, id_parameter, paginated, since_parameter
+from brokerages.api_contract import (ErrorResponseSerializer, MomentField, StrictInput, id_parameter, paginated,
+                                     since_parameter)
 from nurturing.selectors.leads import leads as visible_leads
 
 from ..models import ConversationChannel, Speaker

@@ -8,7 +8,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from brokerages.api_base import TenantAPIView
-from brokerages.api_contract import Conflict, ErrorResponseSerializer, IdField, Pagination, StrictInput, paginated, query_params
+from brokerages.api_contract import (Conflict, ErrorResponseSerializer, IdField, Pagination, StrictInput, paginated,
+                                     query_params)
 
 from ..models import SEND_CHANNELS, Channel, FollowUp, Priority
 from ..permissions import can_work_lead, can_work_lead_of

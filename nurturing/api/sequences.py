@@ -139,7 +139,8 @@ class SequenceEnrollmentsAPI(TenantAPIView):
         found = selectors.sequence_enrollments(self.brokerage, _sequence(self), request.user, self.perms)
         return paginated(self, found, NurturingEnrollmentSerializer)
 
-    @extend_schema(request=NurturingEnrolSerializer, responses=NurturingEnrollmentSerializer, summary="Enrol a lead in a sequence")
+    @extend_schema(request=NurturingEnrolSerializer, responses=NurturingEnrollmentSerializer,
+                   summary="Enrol a lead in a sequence")
     def post(self, request, pk: int):
         sequence = _sequence(self)
         incoming = NurturingEnrolSerializer(data=request.data)
