@@ -4,8 +4,7 @@ from contextlib import ExitStack
 from typing import Callable
 
 from django_scopes import scope
-from rest_framework import serializers
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import MethodNotAllowed, PermissionDenied
 from rest_framework.views import APIView
 
 from .keys import READ, WRITE, key_label, scopes_grant
@@ -33,6 +32,9 @@ class TenantAPIView(APIView):
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
+        # A method the route does not answer is 405 for everyone, before any role or object is considered.
+        if request.method.lower() not in self.http_method_names or not hasattr(self, request.method.lower()):
+            raise MethodNotAllowed(request.method)
         user = request.user
         if user.brokerage_id is None:
             raise PermissionDenied("This API is for members of a brokerage.")
@@ -67,14 +69,3 @@ class TenantAPIView(APIView):
         finally:
             if tenant_scope is not None:
                 tenant_scope.close()
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know instead of silently ignoring them (e.g. `brokerage` or `role` smuggled in)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)

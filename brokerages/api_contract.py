@@ -12,8 +12,6 @@ from rest_framework import serializers
 from rest_framework.exceptions import APIException
 from rest_framework.pagination import PageNumberPagination
 
-from .api_base import StrictSerializer
-
 MAX_PAGE_SIZE = 100
 
 ERROR_DESCRIPTIONS = {
@@ -184,11 +182,16 @@ def _wrong_type(field, value) -> str | None:
     return None
 
 
-class StrictInput(StrictSerializer):
-    """A request body as an integrator sends it: fields it does not know are refused (StrictSerializer), and so
-    are JSON values of the wrong type, instead of being coerced. Form-encoded input (all text) is left to DRF."""
+class StrictInput(serializers.Serializer):
+    """A request body as an integrator sends it: fields it does not know are refused (e.g. `brokerage` or `role`
+    smuggled in), and so are JSON values of the wrong type, instead of being coerced. Form-encoded input (all
+    text) is only checked for unknown fields."""
 
     def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         if isinstance(data, dict) and not isinstance(data, QueryDict):
             errors = {name: [problem] for name, value in data.items() if name in self.fields
                       and (problem := _wrong_type(self.fields[name], value))}

@@ -8,8 +8,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from .api_base import StrictSerializer, TenantAPIView
-from .api_contract import Pagination, paginated, query_params
+from .api_base import TenantAPIView
+from .api_contract import Pagination, StrictInput, paginated, query_params
 from .models import WebhookDelivery, WebhookEndpoint
 from .webhooks import PING, WEBHOOK_EVENTS, selectors, services
 
@@ -50,13 +50,13 @@ class WebhookEndpointSecretSerializer(WebhookEndpointSerializer):
         read_only_fields = fields
 
 
-class WebhookEndpointCreateSerializer(StrictSerializer):
+class WebhookEndpointCreateSerializer(StrictInput):
     url = serializers.CharField(max_length=500, help_text="https:// address of the receiver (public).")
     events = EventNamesField(help_text="The events to receive (GET /api/brokerage/webhook-events).")
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
-class WebhookEndpointUpdateSerializer(StrictSerializer):
+class WebhookEndpointUpdateSerializer(StrictInput):
     url = serializers.CharField(max_length=500, required=False)
     events = EventNamesField(required=False)
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)

@@ -141,8 +141,7 @@ class ArticleAPI(TenantAPIView):
     """One article; owners and support staff change it, retire it (`is_active: false`) or bring it back.
     Retired articles are visible to them only (404 for other members)."""
 
-    # DELETE passes the role check so that it reaches DRF, which answers 405: articles are retired instead.
-    method_perms = {"GET": "view_knowledge_base", "PATCH": "manage_knowledge_base", "DELETE": "manage_knowledge_base"}
+    method_perms = {"GET": "view_knowledge_base", "PATCH": "manage_knowledge_base"}
     lookup = _any_article
 
     @extend_schema(responses=ArticleSerializer, summary="One article")

@@ -104,8 +104,7 @@ class AutomationAPI(TenantAPIView):
     log stays), and switching it back on checks its actions again. Automations are not deleted: DELETE answers
     405."""
 
-    # DELETE passes the role check so that it reaches DRF, which answers 405: automations are switched off.
-    method_perms = {"GET": "use_workflow_automation", "PATCH": "manage_nurturing", "DELETE": "manage_nurturing"}
+    method_perms = {"GET": "use_workflow_automation", "PATCH": "manage_nurturing"}
     lookup = selectors.automation_get
 
     @extend_schema(responses=AutomationSerializer, summary="One automation")

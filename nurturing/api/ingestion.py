@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from brokerages.api_base import TenantAPIView
 from brokerages.api_contract import StrictInput
 
+from ..crm_presets import PRESETS
 from ..services.ingestion import IMPORT_FIELDS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, leads_import_csv
 
 
@@ -22,6 +23,9 @@ class LeadImportSerializer(StrictInput):
     mapping = serializers.JSONField(binary=True, required=False, help_text=(
         'A JSON object {"CSV header": "lead field"} laid over the automatic mapping of common header names; '
         '"" ignores a column. Lead fields: ' + ", ".join(IMPORT_FIELDS) + "."))
+    preset = serializers.ChoiceField([(preset.key, preset.label) for preset in PRESETS], required=False, help_text=(
+        "The CRM the file was exported from: its column mapping, stage and source words and date format; "
+        "`mapping` is laid over it."))
 
     def validate_file(self, upload):
         if upload.size > MAX_IMPORT_BYTES:
@@ -66,7 +70,8 @@ class LeadImportAPI(TenantAPIView):
         incoming.is_valid(raise_exception=True)
         values = incoming.validated_data
         report = leads_import_csv(brokerage=self.brokerage, actor=request.user, data=values["file"].read(),
-                                  mapping=values.get("mapping"), dry_run=values["dry_run"],
+                                  mapping=values.get("mapping"), preset=values.get("preset"),
+                                  dry_run=values["dry_run"],
                                   run_automations=values["run_automations"])
         return Response(ImportReportSerializer({
             **report.__dict__,

@@ -175,8 +175,7 @@ class LeadAPI(TenantAPIView):
     """One lead: read and change its details (stage, assignment and contact preferences have their own routes).
     Leads are not deleted (405): move one to `lost`, or set `do_not_contact`."""
 
-    # DELETE passes the role check so that it reaches DRF, which answers 405: leads are not deleted.
-    method_perms = {"GET": "work_leads", "PATCH": "work_leads", "DELETE": "work_leads"}
+    method_perms = {"GET": "work_leads", "PATCH": "work_leads"}
     lookup = selectors.lead_get
     allow = can_work_lead
 

@@ -136,8 +136,7 @@ class ListingAPI(TenantAPIView):
     """One listing: read it (anyone who may see it) and change it, its status included (its listing agent,
     owners and support staff)."""
 
-    # DELETE passes the role check so that it reaches DRF, which answers 405: listings are withdrawn instead.
-    method_perms = {"GET": "work_leads", "PATCH": "work_leads", "DELETE": "work_leads"}
+    method_perms = {"GET": "work_leads", "PATCH": "work_leads"}
     lookup = selectors.listing_get
     allow = selectors.can_view_listing
 

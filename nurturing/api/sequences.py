@@ -106,8 +106,7 @@ class SequenceAPI(TenantAPIView):
     (their enrolments and drafts keep pointing at them): `is_active: false` switches one off, as the page's
     toggle does, and its enrolments wait where they are until it is on again; DELETE answers 405."""
 
-    # DELETE passes the role check so that it reaches DRF, which answers 405: sequences are switched off.
-    method_perms = {"GET": "work_leads", "PATCH": "manage_nurturing", "DELETE": "manage_nurturing"}
+    method_perms = {"GET": "work_leads", "PATCH": "manage_nurturing"}
     lookup = selectors.sequence_get
 
     @extend_schema(responses=NurturingSequenceSerializer, summary="One nurturing sequence")

@@ -1,7 +1,7 @@
 """CRM presets of the lead import: each maps a realistic export of its CRM (names joined, a second phone kept,
 the CRM's stage and source words translated, US dates read month first), the right preset is detected from the
 headers ("Custom" for a sheet no CRM wrote), and the preset reaches the import through the service and the API's
-service signature."""
+service and the API."""
 
 import datetime as dt
 import zoneinfo
@@ -192,3 +192,21 @@ def test_without_a_preset_a_second_phone_column_is_still_kept(tenant):
     assert layla.next_followup_date == dt.date(2025, 6, 1)
     assert report.errors == [(3, "do not contact “maybe” is not yes or no; next follow-up “soon” is not a date "
                                  "(use 2025-03-31).")]
+
+
+def test_the_api_import_takes_a_preset_and_refuses_an_unknown_one(tenant, sara):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.api_helpers import api_as, assert_error
+
+    client = api_as(tenant.owner)
+    response = client.post("/api/nurturing/leads/import", {
+        "file": SimpleUploadedFile("contacts.csv", HUBSPOT.encode()), "preset": "hubspot"}, format="multipart")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["created"] == 2
+    assert _lead("layla.haddad@example.com").name == "Layla Haddad"  # HubSpot's first and last name, joined
+    error = assert_error(client.post("/api/nurturing/leads/import", {
+        "file": SimpleUploadedFile("contacts.csv", HUBSPOT.encode()), "preset": "hubspt"}, format="multipart"), 400)
+    assert list(error["fields"]) == ["preset"]
+    assert Lead.objects.count() == 2
