@@ -32,10 +32,6 @@ def _forms(request, **bound) -> dict:
             "followup_form": bound.get("followup_form") or FollowUpExportForm(agents=agents)}
 
 
-def _download(request, export: services.CsvExport):
-    return csv_streaming_response(request, export.filename, export.header, export.rows, bom=True)
-
-
 def _refused(request, **bound):
     return render(request, "nurturing/exports.html", _forms(request, **bound), status=400)
 
@@ -45,33 +41,34 @@ def exports(request):
     return render(request, "nurturing/exports.html", _forms(request))
 
 
+def _export(request, form_class, form_name: str, export, options):
+    """Stream `export` with the filters of its form in the query string, or answer 400 naming bad ones."""
+    form = form_class(request.GET or None, agents=_agents(request))
+    if form.is_bound and not form.is_valid():
+        return _refused(request, **{form_name: form})
+    csv = export(brokerage=request.brokerage, actor=request.user, perms=request_perms(request), **options(form))
+    return csv_streaming_response(request, csv.filename, csv.header, csv.rows, bom=True)
+
+
 @tenant_view("work_leads")
 def leads_export(request):
-    form = LeadFilterForm(request.GET or None, agents=_agents(request))
-    if form.is_bound and not form.is_valid():
-        return _refused(request, lead_form=form)
-    return _download(request, services.leads_export(brokerage=request.brokerage, actor=request.user,
-                                                    perms=request_perms(request), filters=form.filters()))
+    return _export(request, LeadFilterForm, "lead_form", services.leads_export,
+                   lambda form: {"filters": form.filters()})
 
 
 @tenant_view("work_leads")
 def interactions_export(request):
-    form = InteractionExportForm(request.GET or None, agents=_agents(request))
-    if form.is_bound and not form.is_valid():
-        return _refused(request, interaction_form=form)
-    return _download(request, services.interactions_export(brokerage=request.brokerage, actor=request.user,
-                                                           perms=request_perms(request), filters=form.filters()))
+    return _export(request, InteractionExportForm, "interaction_form", services.interactions_export,
+                   lambda form: {"filters": form.filters()})
 
 
 @tenant_view("work_leads")
 def followups_export(request):
-    form = FollowUpExportForm(request.GET or None, agents=_agents(request))
-    if form.is_bound and not form.is_valid():
-        return _refused(request, followup_form=form)
-    values = form.cleaned_data if form.is_bound else {}
-    return _download(request, services.followups_export(
-        brokerage=request.brokerage, actor=request.user, perms=request_perms(request),
-        status=values.get("status", ""), agent_id=values.get("agent")))
+    def options(form):
+        values = form.cleaned_data if form.is_bound else {}
+        return {"status": values.get("status", ""), "agent_id": values.get("agent")}
+
+    return _export(request, FollowUpExportForm, "followup_form", services.followups_export, options)
 
 
 urlpatterns = [
