@@ -2,10 +2,11 @@
 services (so permissions and search indexes are as in production), and which object each route's id names."""
 
 import datetime as dt
+import uuid
 
 from django.utils import timezone
 
-from brokerages.models import User
+from brokerages.models import User, WebhookDelivery, WebhookEndpoint
 from coaching.models import CoachingAlert, CoachingSession, TrainingModule, TrainingPlan, TrainingPlanItem
 from copilot.models import AssistantRun
 from copilot.services import article_create
@@ -57,12 +58,18 @@ def seed_brokerage() -> tuple[User, dict[str, int]]:
     TrainingPlanItem.objects.create(brokerage=brokerage, plan=plan, module=module, position=1)
     run = AssistantRun.objects.create(brokerage=brokerage, agent=owner, automation_type="lead_followup",
                                       status="succeeded", inputs={"lead_ids": [lead.pk]}, engine="local")
+    # Written directly: registering through the service resolves the address, and the fuzz run has no DNS.
+    endpoint = WebhookEndpoint.objects.create(brokerage=brokerage, url="https://hooks.example.com/aep",
+                                              events=["lead.created"], secret="whsec_" + "f" * 40, created_by=owner)
+    delivery = WebhookDelivery.objects.create(brokerage=brokerage, endpoint=endpoint, event="lead.created",
+                                              event_id=uuid.uuid4(), payload={"event": "lead.created"},
+                                              status=WebhookDelivery.Status.FAILED, attempts=9)
     return owner, {
         "team": tenant.agent.pk, "agents": owner.pk, "leads": lead.pk, "interactions": interaction.pk,
         "sequences": sequence.pk, "enrollments": enrollment.pk, "followups": followup.pk,
         "automations": automation.pk, "listings": listing.pk, "articles": article.pk,
         "conversations": conversation.pk, "alerts": alert.pk, "sessions": session.pk, "training-plans": plan.pk,
-        "runs": run.pk,
+        "runs": run.pk, "webhooks": endpoint.pk, "deliveries": delivery.pk,
     }
 
 
