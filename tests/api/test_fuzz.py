@@ -40,9 +40,8 @@ def published_schema() -> dict:
 SCHEMA = published_schema()
 schema = schemathesis.openapi.from_dict(SCHEMA)
 
-# The live server reads what the test commits; serialized_rollback puts back the migrations' data (the training
-# library) that the flush after each test removes, for the tests that run after these on the same worker.
-pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+# The live server reads what the test commits (tests/conftest.py seeds the training library again after the flush).
+pytestmark = [pytest.mark.fuzz, pytest.mark.django_db(transaction=True)]
 # Reads whose period must start in 2000 or later and end after it starts, which a schema cannot say: a
 # schema-valid query may get 400 naming the parameter.
 PERIOD_RULES = frozenset({"/api/brokerage/dashboard", "/api/brokerage/team/performance", "/api/coaching/metrics"})
