@@ -11,6 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Coalesce
@@ -34,7 +35,7 @@ from ..selectors.automations import round_robin_agents
 from ..steps import merge_context, render
 from . import triggers
 from .followups import followup_create
-from .leads import lead_assign, lead_update
+from .leads import lead_assign, lead_event_data, lead_update
 from .naming import name_free, save_named
 from .sequences import enrollment_enrol
 
@@ -381,7 +382,7 @@ def automation_webhook_deliver(*, run_id: int, action_index: int) -> bool:
     try:
         if run.lead is None:
             raise OutboundError("the lead was deleted before the call was made")
-        answer = post(url, json.dumps(_webhook_payload(run)).encode(),
+        answer = post(url, json.dumps(_webhook_payload(run), cls=DjangoJSONEncoder).encode(),
                       headers={"User-Agent": WEBHOOK_USER_AGENT}).raise_for_status()
     except OutboundError as error:
         delivered, outcome = False, f"POST to {url} failed: {error}."
@@ -398,23 +399,5 @@ def automation_webhook_deliver(*, run_id: int, action_index: int) -> bool:
 
 
 def _webhook_payload(run: AutomationRun) -> dict:
-    lead = run.lead
-    agent = lead.assigned_agent
-
-    def moment(value):
-        return value.isoformat() if value else None
-
-    return {
-        "event": run.trigger,
-        "automation": {"id": run.automation_id, "name": run.automation.name},
-        "run_id": run.pk,
-        "lead": {
-            "id": lead.pk, "external_id": lead.external_id, "name": lead.name, "email": lead.email,
-            "phone": lead.phone, "source": lead.source, "stage": lead.stage, "priority": lead.priority,
-            "budget_min": str(lead.budget_min) if lead.budget_min is not None else None,
-            "budget_max": str(lead.budget_max) if lead.budget_max is not None else None,
-            "areas": lead.areas, "property_type": lead.property_type, "timeline": lead.timeline, "tags": lead.tags,
-            "assigned_agent": {"name": agent.display_name, "email": agent.email} if agent else None,
-            "created_at": moment(lead.created_at), "last_contacted_at": moment(lead.last_contacted_at),
-        },
-    }
+    return {"event": run.trigger, "automation": {"id": run.automation_id, "name": run.automation.name},
+            "run_id": run.pk, "lead": lead_event_data(run.lead)}

@@ -87,13 +87,14 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def lead_event_data(lead: Lead) -> dict:
-    """The lead as webhook events carry it (docs/webhooks.md)."""
+    """The lead as outbound calls carry it: webhook events (docs/webhooks.md) and the automations'
+    `call_webhook`. Times and amounts are left to the JSON encoder (DjangoJSONEncoder)."""
     return {"id": lead.pk, "external_id": lead.external_id, "name": lead.name, "email": lead.email,
             "phone": lead.phone, "source": lead.source, "stage": lead.stage, "priority": lead.priority,
             "budget_min": _money(lead.budget_min), "budget_max": _money(lead.budget_max), "areas": lead.areas,
             "property_type": lead.property_type, "timeline": lead.timeline, "tags": lead.tags,
             "assigned_agent": member_data(lead.assigned_agent), "created_at": lead.created_at,
-            "updated_at": lead.updated_at}
+            "updated_at": lead.updated_at, "last_contacted_at": lead.last_contacted_at}
 
 
 @transaction.atomic
