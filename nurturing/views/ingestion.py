@@ -20,6 +20,7 @@ from ..forms.ingestion import CUSTOM, ImportMappingForm, ImportUploadForm
 from ..models import Lead, Source, Stage
 from ..selectors.automations import lead_webhook_of
 from ..services import ingestion as services
+from ..services import lead_webhook as inbound
 
 SAMPLE_ROWS = 3
 # The secret of a just-created or rotated endpoint, shown on the next page load and never again.
@@ -183,7 +184,7 @@ def _example(url: str, secret: str) -> dict[str, str]:
 @tenant_view("manage_nurturing")
 def lead_webhook_settings(request):
     if request.method == "POST":
-        webhook, created = services.lead_webhook_ensure(brokerage=request.brokerage, actor=request.user)
+        webhook, created = inbound.lead_webhook_ensure(brokerage=request.brokerage, actor=request.user)
         if created:
             request.session[SHOWN_ONCE_SESSION_KEY] = webhook.secret
             messages.success(request, "Your lead webhook is ready. Copy the secret now: it is shown only once.")
@@ -192,7 +193,7 @@ def lead_webhook_settings(request):
         return redirect("nurturing:lead_webhook_settings")
     webhook = lead_webhook_of(request.brokerage)
     context = {"webhook": webhook, "secret": request.session.pop(SHOWN_ONCE_SESSION_KEY, None),
-               "fields": services.WEBHOOK_FIELDS, "max_kb": services.MAX_WEBHOOK_BYTES // 1024}
+               "fields": inbound.WEBHOOK_FIELDS, "max_kb": inbound.MAX_WEBHOOK_BYTES // 1024}
     if webhook is not None:
         context["url"] = request.build_absolute_uri(reverse("nurturing:lead_webhook", args=[webhook.token]))
         context["example"] = _example(context["url"], context["secret"] or "paste-your-secret-here")
@@ -202,7 +203,7 @@ def lead_webhook_settings(request):
 @tenant_view("manage_nurturing")
 @require_POST
 def lead_webhook_rotate(request):
-    webhook = services.lead_webhook_rotate(brokerage=request.brokerage, actor=request.user)
+    webhook = inbound.lead_webhook_rotate(brokerage=request.brokerage, actor=request.user)
     request.session[SHOWN_ONCE_SESSION_KEY] = webhook.secret
     messages.success(request, "New URL and secret. The old URL stops working now: give senders the new ones.")
     return redirect("nurturing:lead_webhook_settings")
@@ -217,16 +218,16 @@ def _error(status: int, code: str, message: str, fields: dict | None = None) -> 
 @csrf_exempt  # senders are servers authenticated by the body's signature, not browsers with a session
 @require_POST
 def lead_webhook(request, token: str):
-    if int(request.META.get("CONTENT_LENGTH") or 0) > services.MAX_WEBHOOK_BYTES:
-        return _error(413, "too_large", f"The body is over {services.MAX_WEBHOOK_BYTES // 1024} KB.")
+    if int(request.META.get("CONTENT_LENGTH") or 0) > inbound.MAX_WEBHOOK_BYTES:
+        return _error(413, "too_large", f"The body is over {inbound.MAX_WEBHOOK_BYTES // 1024} KB.")
     try:
-        lead, created = services.lead_webhook_receive(token=token, body=request.body,
+        lead, created = inbound.lead_webhook_receive(token=token, body=request.body,
                                                       signature_header=request.headers.get("X-Signature", ""))
-    except services.WebhookPayloadTooLarge:
-        return _error(413, "too_large", f"The body is over {services.MAX_WEBHOOK_BYTES // 1024} KB.")
-    except services.WebhookNotFound:
+    except inbound.WebhookPayloadTooLarge:
+        return _error(413, "too_large", f"The body is over {inbound.MAX_WEBHOOK_BYTES // 1024} KB.")
+    except inbound.WebhookNotFound:
         return _error(404, "not_found", "No lead webhook at this address (was it rotated?).")
-    except services.WebhookSignatureInvalid:
+    except inbound.WebhookSignatureInvalid:
         return _error(401, "bad_signature", "Missing or wrong X-Signature: send sha256=<hex HMAC-SHA256 of the raw "
                                             "body with your secret>.")
     except ValidationError as error:

@@ -21,8 +21,8 @@ from coaching.services.alerts import alerts_raise
 from copilot.assistant.automations import automation_run
 from nurturing.models import FollowUp
 from nurturing.services.followups import followup_create, followup_mark_called, followups_create_bulk
-from nurturing.services.ingestion import lead_webhook_ensure, lead_webhook_receive, leads_import_csv, \
-    webhook_signature
+from nurturing.services.ingestion import leads_import_csv
+from nurturing.services.lead_webhook import lead_webhook_ensure, lead_webhook_receive, webhook_signature
 from nurturing.services.leads import lead_assign, lead_change_stage, lead_update
 from tests.factories import make_conversation, make_lead
 

@@ -6,7 +6,8 @@ SIGNED; the matrix's session-based tests do not apply to it, and tests/nurturing
 covers it (another brokerage's token or secret: 401/404 and nothing stored)."""
 
 from brokerages.models import User
-from nurturing.services.ingestion import import_upload_store, lead_webhook_ensure
+from nurturing.services.ingestion import import_upload_store
+from nurturing.services.lead_webhook import lead_webhook_ensure
 
 from ..conftest import Tenant
 from ..isolation import MANAGERS, OWNER, SIGNED, Case

@@ -12,7 +12,7 @@ from django.urls import reverse
 from brokerages.models import AuditLog, Role
 from nurturing.models import AutomationRun, Enrollment, Interaction, Lead, LeadWebhook, NurturingSequence
 from nurturing.services.automations import automation_create
-from nurturing.services.ingestion import lead_webhook_ensure, lead_webhook_rotate, webhook_signature
+from nurturing.services.lead_webhook import lead_webhook_ensure, lead_webhook_rotate, webhook_signature
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
