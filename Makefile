@@ -10,7 +10,7 @@ NPM_STAMP := node_modules/.installed
 # Tests always run on the embedded default; test-services sets its own URLs.
 NO_SERVICES_ENV := env -u DATABASE_URL -u REDIS_URL
 
-.PHONY: help setup lint run test test-services bench bench-services eval clean
+.PHONY: help setup lint run test test-services test-e2e bench bench-services eval clean
 
 help:
 	@echo "make setup          create .venv, install requirements-dev.txt (when changed), npm packages, var/"
@@ -18,6 +18,7 @@ help:
 	@echo "make lint           ruff: pyflakes, bugbear and bandit's security rules"
 	@echo "make test           lint, then pytest -n 2 on the embedded default (SQLite, in-memory layer), no API fuzz"
 	@echo "make test-services  the whole suite, API fuzz included, against throwaway PostgreSQL 15 + Redis servers"
+	@echo "make test-e2e       browser journeys (Playwright + Debian's Chromium) against Daphne on PostgreSQL + Redis"
 	@echo "make bench          benchmarks under tests/bench"
 	@echo "make bench-services the same benchmarks against throwaway PostgreSQL 15 + Redis servers"
 	@echo "make eval           the mentor's retrieval and the coaching analyser's agreement on tests/data/"
@@ -53,6 +54,11 @@ test: setup lint
 
 test-services: setup
 	$(NO_SERVICES_ENV) scripts/services.sh scripts/pytest.sh -n 2
+
+# Playwright drives the system's Chromium (CHROMIUM, default /usr/bin/chromium); it never downloads a browser.
+test-e2e: setup
+	$(NO_SERVICES_ENV) scripts/services.sh scripts/pytest.sh tests/e2e \
+		--override-ini="addopts=-p no:cacheprovider --strict-markers"
 
 bench: setup
 	@if [ -z "$$(find tests/bench -name '*.py' ! -name '__init__.py' ! -name 'conftest.py' 2>/dev/null)" ]; then \

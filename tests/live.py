@@ -1,10 +1,17 @@
 """Real server processes on the test database, for the benchmarks that measure over HTTP and the tests that
 drive the product from outside: Daphne serving an ASGI application and a Celery worker, each a subprocess with
 DEBUG off and the channel layer and broker the settings (or `extra_env`) pick. The data they read must be
-committed (a transactional test or a benchmark's autocommit fixture)."""
+committed (a transactional test or a benchmark's autocommit fixture).
 
+With DEBUG off, static files are served as in production: collected under hashed names with compressed copies
+(WhiteNoise). Collecting takes about 20 s, so it happens once per content of `static/` and the requirements and
+is kept in `var/live-static/`."""
+
+import fcntl
+import hashlib
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -15,6 +22,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
+SECRET_KEY = "live-" + "k" * 50
 
 
 def free_port() -> int:
@@ -33,9 +41,32 @@ def database_url() -> str:
     return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
 
 
+def static_root() -> Path:
+    """The production static files (`collectstatic`) for the current sources, collected on first use. Processes
+    running at once (xdist workers) wait for one another on a lock instead of collecting twice."""
+    fingerprint = hashlib.sha256((ROOT / "requirements.txt").read_bytes())
+    for path in sorted((ROOT / "static").rglob("*")):
+        if path.is_file():
+            fingerprint.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    base = ROOT / "var" / "live-static"
+    base.mkdir(parents=True, exist_ok=True)
+    target = base / fingerprint.hexdigest()[:16]
+    with (base / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "staticfiles.json").exists():
+            for stale in base.iterdir():  # collections of earlier sources
+                if stale.is_dir():
+                    shutil.rmtree(stale)
+            subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT,  # noqa: S603
+                           env=dict(os.environ, DEBUG="false", SECRET_KEY=SECRET_KEY, STATIC_ROOT=str(target)),
+                           check=True, timeout=300)
+    return target
+
+
 @contextmanager
 def _process(arguments: list[str], log: Path, extra_env: dict | None) -> Iterator[subprocess.Popen]:
-    env = dict(os.environ, DATABASE_URL=database_url(), DEBUG="false", SECRET_KEY="live-" + "k" * 50,
+    env = dict(os.environ, DATABASE_URL=database_url(), DEBUG="false", SECRET_KEY=SECRET_KEY,
+               STATIC_ROOT=str(static_root()),
                ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",  # plain HTTP on loopback, no TLS proxy
                DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1", **(extra_env or {}))
     with log.open("w") as output:
