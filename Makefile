@@ -19,8 +19,9 @@ help:
 	@echo "make test           lint, then pytest -n 2 on the embedded default (SQLite, in-memory layer), no API fuzz"
 	@echo "make test-services  the whole suite, API fuzz included, against throwaway PostgreSQL 15 + Redis servers"
 	@echo "make test-e2e       browser journeys (Playwright + Debian's Chromium) against Daphne on PostgreSQL + Redis"
-	@echo "make bench          benchmarks under tests/bench"
-	@echo "make bench-services the same benchmarks against throwaway PostgreSQL 15 + Redis servers"
+	@echo "make bench          every benchmark under tests/bench, on the embedded default and on PostgreSQL + Redis,"
+	@echo "                    then one table of targets (var/bench/table.json, table.md)"
+	@echo "make bench-services the PostgreSQL + Redis pass only, and its table"
 	@echo "make eval           the mentor's retrieval and the coaching analyser's agreement on tests/data/"
 	@echo "make clean          remove var/ and .venv"
 
@@ -60,19 +61,26 @@ test-e2e: setup
 	$(NO_SERVICES_ENV) scripts/services.sh scripts/pytest.sh tests/e2e \
 		--override-ini="addopts=-p no:cacheprovider --strict-markers"
 
+# Both passes, then one table of every target (var/bench/table.json and table.md); earlier results are cleared
+# first so the table is of this run. A pass that fails (a target missed) still lets the other run and the
+# table print, and the target fails at the end.
+BENCH_PYTEST := scripts/pytest.sh tests/bench --override-ini="addopts=-p no:cacheprovider --strict-markers" \
+	--override-ini="python_files=test_*.py bench_*.py"
+
 bench: setup
-	@if [ -z "$$(find tests/bench -name '*.py' ! -name '__init__.py' ! -name 'conftest.py' 2>/dev/null)" ]; then \
-		echo "No benchmarks under tests/bench; nothing to run."; \
-	else \
-		$(NO_SERVICES_ENV) scripts/pytest.sh tests/bench \
-			--override-ini="addopts=-p no:cacheprovider --strict-markers" \
-			--override-ini="python_files=test_*.py bench_*.py"; \
-	fi
+	@rm -f var/bench/*.json var/bench/table.md
+	@status=0; \
+	$(NO_SERVICES_ENV) $(BENCH_PYTEST) || status=1; \
+	$(NO_SERVICES_ENV) scripts/services.sh $(BENCH_PYTEST) || status=1; \
+	$(PY) -m tests.bench.table var/bench || status=1; \
+	exit $$status
 
 bench-services: setup
-	$(NO_SERVICES_ENV) scripts/services.sh scripts/pytest.sh tests/bench \
-		--override-ini="addopts=-p no:cacheprovider --strict-markers" \
-		--override-ini="python_files=test_*.py bench_*.py"
+	@rm -f var/bench/*.json var/bench/table.md
+	@status=0; \
+	$(NO_SERVICES_ENV) scripts/services.sh $(BENCH_PYTEST) || status=1; \
+	$(PY) -m tests.bench.table var/bench || status=1; \
+	exit $$status
 
 eval: setup
 	$(NO_SERVICES_ENV) VAR_DIR=$$(mktemp -d) sh -c '$(PY) manage.py migrate -v0 && $(PY) manage.py evaluate_mentor --misses && \

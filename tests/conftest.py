@@ -12,10 +12,11 @@ from .factories import PASSWORD, BrokerageFactory, UserFactory
 def pytest_runtest_teardown(item, nextitem):
     """Transactional tests end with a flush: content types and permissions come back (post_migrate), but the
     rows a data migration wrote, the training module library, do not. Seed it again, as its migration does, so
-    whatever test runs next on this worker finds the database as migrated."""
+    whatever test runs next on this worker finds the database as migrated. After the worker's last test the
+    test database is already gone (session teardown), so there is nothing to seed."""
     result = yield
     marker = item.get_closest_marker("django_db")
-    if marker is not None and marker.kwargs.get("transaction"):
+    if nextitem is not None and marker is not None and marker.kwargs.get("transaction"):
         import importlib
 
         from django.apps import apps
@@ -24,17 +25,6 @@ def pytest_runtest_teardown(item, nextitem):
         library = importlib.import_module("coaching.migrations.0002_training_library")
         with item.config.stash[blocking_manager_key].unblock(), scopes_disabled():
             library.seed(apps, None)
-    return result
-    from django.core.management import call_command
-    from django.db import connection
-    from pytest_django.plugin import blocking_manager_key
-
-    contents = getattr(connection, "_test_serialized_contents", None)
-    if contents:
-        with item.config.stash[blocking_manager_key].unblock():
-            if not marker.kwargs.get("serialized_rollback"):  # its flush recreated rows under other ids
-                call_command("flush", verbosity=0, interactive=False, inhibit_post_migrate=True)
-            connection.creation.deserialize_db_from_string(contents)
     return result
 
 

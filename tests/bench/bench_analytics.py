@@ -266,7 +266,7 @@ def _dashboard_results(name, description, fetch, baseline_name, baseline_fetch, 
     for kind, asked, asserted in (("", MORNING * 3, True), ("_filters", requests, False)):
         target, baseline, by_query = _dashboard(fetch, asked, baseline_fetch, rng)
         results.append(BenchResult(
-            name=f"{name}{kind}_{connection.vendor}",
+            issue=6, name=f"{name}{kind}_{connection.vendor}",
             description=f"{description}, {'the default view' if asserted else 'the filter mix'}",
             database=database_label(), target=Stats.of(target), baseline_name=baseline_name,
             baseline=Stats.of(baseline), limit_p95_ms=DASHBOARD_P95_MS, rounds=ROUNDS, dataset=big["dataset"],
@@ -348,7 +348,7 @@ def test_team_report_pdf(big):
         target += sample(report, periods, check=check)
     by_period = _by_key([f"{period.days} days" for period in periods] * ROUNDS, target)
     result = BenchResult(
-        name=f"analytics_team_report_pdf_{connection.vendor}",
+        issue=6, name=f"analytics_team_report_pdf_{connection.vendor}",
         description=f"team report PDF, {AGENTS} agents, periods of 7/30/90/365 days", database=database_label(),
         target=Stats.of(target), baseline_name="WeasyPrint one-page PDF", baseline=Stats.of(baseline),
         limit_p95_ms=REPORT_P95_MS, rounds=ROUNDS, dataset=big["dataset"],
@@ -383,7 +383,7 @@ def test_nightly_rollup(big):
             for _ in range(2)]
     assert all(result.rows == AGENTS * DAYS for _, result in year)
     result = BenchResult(
-        name=f"analytics_nightly_rollup_{connection.vendor}",
+        issue=6, name=f"analytics_nightly_rollup_{connection.vendor}",
         description=f"nightly performance_rollup of yesterday, {AGENTS} agents", database=database_label(),
         target=Stats.of(target), baseline_name="COUNT(*) of the brokerage's leads", baseline=Stats.of(baseline),
         limit_p95_ms=ROLLUP_P95_MS, rounds=ROUNDS, dataset=big["dataset"],

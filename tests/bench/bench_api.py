@@ -227,7 +227,7 @@ def test_list_endpoints_under_fifty_concurrent_clients(crm, servers, deferred_te
     target = [ms for durations in by_path.values() for ms in durations]
     closed = Stats.of([ms for durations in closed_by_path.values() for ms in durations])
     result = BenchResult(
-        name="api_list_endpoints_50_clients",
+        issue=8, name="api_list_endpoints_50_clients",
         description=f"API list endpoints, {CLIENTS} concurrent clients at 1 request/s each",
         database=database_label(), target=Stats.of(target),
         baseline_name="same route, no credentials (401 from Django + DRF, no query)", baseline=Stats.of(baseline),

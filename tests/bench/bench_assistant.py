@@ -190,12 +190,12 @@ def test_workflow_analysis_api(workload):
     notes = {"analysis_queries_profile_computed": cold_queries, "analysis_queries_profile_fresh": warm_queries,
              "samples": f"{ROUNDS} rounds x {SAMPLES_PER_ROUND}"}
     asserted = BenchResult(
-        name=f"assistant_analyze_{connection.vendor}",
+        issue=7, name=f"assistant_analyze_{connection.vendor}",
         description=f"POST {ANALYZE_API}, agent with {LEADS_PER_AGENT:,} leads, profile computed on the request",
         database=database_label(), target=Stats.of(cold), baseline_name="GET /api/brokerage/profile",
         baseline=Stats.of(baseline), limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS, dataset=dataset, notes=notes)
     fresh = BenchResult(
-        name=f"assistant_analyze_fresh_profile_{connection.vendor}",
+        issue=7, name=f"assistant_analyze_fresh_profile_{connection.vendor}",
         description=f"POST {ANALYZE_API}, agent with {LEADS_PER_AGENT:,} leads, profile snapshot fresh",
         database=database_label(), target=Stats.of(warm), baseline_name="GET /api/brokerage/profile",
         baseline=Stats.of(baseline), limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS, dataset=dataset, notes=notes,

@@ -169,14 +169,14 @@ def test_content_generation_local_engine(workload):
             alone.append(elapsed)
     notes = {"samples": f"{ROUNDS} rounds x {SAMPLES_PER_ROUND}", "kinds": kinds}
     asserted = BenchResult(
-        name=f"assistant_content_api_{connection.vendor}",
+        issue=7, name=f"assistant_content_api_{connection.vendor}",
         description=f"POST {AUTOMATE_API} content_generation (local engine, 4 kinds of text), "
                     f"{LISTINGS:,} listings and {WON_DEALS:,} closed deals",
         database=database_label(), target=Stats.of(served), baseline_name="GET /api/brokerage/profile",
         baseline=Stats.of(baseline), limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS, dataset=workload["dataset"],
         notes=notes)
     engine_only = BenchResult(
-        name=f"assistant_content_engine_{connection.vendor}",
+        issue=7, name=f"assistant_content_engine_{connection.vendor}",
         description="content_request + generate_local + compliance_check (no HTTP, nothing written)",
         database=database_label(), target=Stats.of(alone), baseline_name="GET /api/brokerage/profile",
         baseline=Stats.of(baseline), limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS, dataset=workload["dataset"],

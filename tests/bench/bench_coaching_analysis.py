@@ -64,7 +64,7 @@ def test_local_analysis_of_a_50_message_conversation():
     results = []
     for final, name in ((False, "live"), (True, "final")):
         result = BenchResult(
-            name=f"coaching_analysis_local_{name}",
+            issue=5, name=f"coaching_analysis_local_{name}",
             description=f"local conversation analysis, {MESSAGES} messages, final={final}",
             database="none (pure Python)", target=Stats.of(target[final]),
             baseline_name="lower-case and split the same messages", baseline=Stats.of(baseline),

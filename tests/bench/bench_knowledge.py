@@ -86,7 +86,7 @@ def test_knowledge_search_10k_articles(large_kb):
     empty = notes(found)["queries_without_results"]
     assert len(empty) <= 2, f"the benchmark queries should find passages; these found none: {empty}"
     result = BenchResult(
-        name=f"knowledge_search_10k_{connection.vendor}",
+        issue=3, name=f"knowledge_search_10k_{connection.vendor}",
         description=f"knowledge_search {large_kb.articles:,} articles",
         database=database_label(), target=Stats.of(target), baseline_name="pk lookup", baseline=Stats.of(baseline),
         limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS, dataset=large_kb.dataset(), notes=notes(found),
@@ -101,7 +101,7 @@ def test_knowledge_search_small_brokerage_beside_10k(handbook_kb, large_kb):
     same database: shows whether one tenant's search pays for another tenant's volume. Not an issue target."""
     target, baseline, found = measure(handbook_kb.brokerage, random.Random(7))
     result = BenchResult(
-        name=f"knowledge_search_34_beside_10k_{connection.vendor}",
+        issue=3, name=f"knowledge_search_34_beside_10k_{connection.vendor}",
         description=f"knowledge_search {handbook_kb.articles} articles, other tenant has {large_kb.articles:,}",
         database=database_label(), target=Stats.of(target), baseline_name="pk lookup", baseline=Stats.of(baseline),
         limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS, informational=True,

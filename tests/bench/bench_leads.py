@@ -100,7 +100,7 @@ def test_lead_list_page(who, crm):
     visible = Lead.objects.filter(brokerage=brokerage).count() if who == "owner" else \
         Lead.objects.filter(brokerage=brokerage, assigned_agent=agent).count()
     result = BenchResult(
-        name=f"lead_list_{who}_{connection.vendor}",
+        issue=4, name=f"lead_list_{who}_{connection.vendor}",
         description=f"lead list page as {who}, {visible:,} of {LEADS:,} leads visible",
         database=database_label(), target=Stats.of(target), baseline_name="GET /account/",
         baseline=Stats.of(baseline), limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS,

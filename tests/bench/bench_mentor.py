@@ -76,7 +76,7 @@ def test_mentor_ask_through_the_api(kb_fixture, request, settings, large_kb):
     abstained_out_of_scope = sum(answers[c["question"]]["abstained"] for c in cases if not c["expected"])
     size = "handbook" if kb_fixture == "handbook_kb" else "10k"
     result = BenchResult(
-        name=f"mentor_ask_api_{size}_{connection.vendor}",
+        issue=3, name=f"mentor_ask_api_{size}_{connection.vendor}",
         description=f"mentor ask API, local engine, {kb.articles:,} articles",
         database=database_label(), target=Stats.of(target), baseline_name="GET /api/brokerage/profile",
         baseline=Stats.of(baseline), limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS,

@@ -297,7 +297,7 @@ def test_nurture_sweep_100k_leads_20_brokerages(sweep_measurements):
             f"{LEADS_PER_BROKERAGE}_leads": {"queries": len(large_sql), "drafts": found["large_drafts"]}},
     }
     result = BenchResult(
-        name=f"nurture_sweep_100k_{connection.vendor}",
+        issue=4, name=f"nurture_sweep_100k_{connection.vendor}",
         description=f"nurture sweep, {dataset['leads']:,} leads in {BROKERAGES} brokerages, {WORKERS} workers",
         database=database_label(), target=Stats.of(found["target"]), baseline_name="read every lead once",
         baseline=Stats.of(found["baseline"]), limit_p95_ms=LIMIT_MS, rounds=ROUNDS, dataset=dataset, notes=notes,

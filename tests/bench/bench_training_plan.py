@@ -132,7 +132,7 @@ def test_local_training_plan_from_a_fresh_profile(settings):
 
     plans = TrainingPlan.objects.filter(brokerage=brokerage)
     result = BenchResult(
-        name=f"training_plan_local_{connection.vendor}",
+        issue=5, name=f"training_plan_local_{connection.vendor}",
         description="training plan, local engine, from a fresh profile",
         database=database_label(), target=Stats.of(target), baseline_name="agent_performance alone (fresh)",
         baseline=Stats.of(baseline), limit_p95_ms=LIMIT_P95_MS, rounds=ROUNDS,

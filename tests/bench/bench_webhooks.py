@@ -131,7 +131,7 @@ def test_webhook_delivered_within_a_second_of_the_commit(receiver, worker, setti
     assert not WebhookDelivery.objects.exclude(status="succeeded").exists()
 
     result = BenchResult(
-        name="webhook_delivery_latency",
+        issue=8, name="webhook_delivery_latency",
         description="event commit -> signed webhook POST read by the receiver, via a Celery worker",
         database=f"{database_label()}, redis broker", target=Stats.of(target),
         baseline_name="bare POST through brokerages.outbound", baseline=Stats.of(baseline),

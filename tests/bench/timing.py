@@ -72,6 +72,7 @@ def _git_commit() -> str:
 
 @dataclass
 class BenchResult:
+    issue: int  # the issue whose target this measures
     name: str
     description: str
     database: str
@@ -105,7 +106,7 @@ class BenchResult:
         OUT_DIR.mkdir(parents=True, exist_ok=True)
         path = OUT_DIR / f"{self.name}.json"
         payload = {
-            "name": self.name, "description": self.description, "database": self.database,
+            "issue": self.issue, "name": self.name, "description": self.description, "database": self.database,
             "target": {"metric": "p95_ms", "limit_ms": self.limit_p95_ms, "met": self.met,
                        "asserted": not self.informational},
             "result": asdict(self.target), "baseline": {"name": self.baseline_name, **asdict(self.baseline)},
