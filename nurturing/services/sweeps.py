@@ -200,7 +200,11 @@ def nurture_sweep(*, brokerage: Brokerage, now: dt.datetime | None = None,
             audit_record(brokerage=brokerage, actor=None, action="nurturing.swept", resource_type="sweep",
                          details=result.counts())
     result.sent = len(followups_send_due(brokerage=brokerage, now=now))
-    result.automation_runs = automations_idle_sweep(brokerage=brokerage, now=now)
+    # An idle automation checks for an earlier run on the lead, then runs: under the sweep's lock, so that two
+    # sweeps of the brokerage at once (two beats, a beat and "sweep now") never run one twice on a lead.
+    with transaction.atomic():
+        _lock(brokerage)
+        result.automation_runs = automations_idle_sweep(brokerage=brokerage, now=now)
     engine = provider_name_for(brokerage)
     if engine != LOCAL_ENGINE and model_drafts > 0:
         pressing = sorted((item for item in result.generated_followups if item.engine != TEMPLATE_ENGINE),
