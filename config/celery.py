@@ -3,14 +3,41 @@ task per brokerage."""
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import crontab
+
+from . import observability
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("agent_excellence")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Worker and beat log through the settings' LOGGING (JSON in production), task lines carrying the task's id.
+signals.setup_logging.connect(observability.celery_use_django_logging)
+signals.task_prerun.connect(observability.celery_task_started)
+signals.task_postrun.connect(observability.celery_task_finished)
+
+# /readyz fails when the newest heartbeat is older than READYZ_HEARTBEAT_MAX_AGE (120 s by default: four beats).
+HEARTBEAT_EVERY = 30.0
+
+
+# Defined here rather than in an app: it belongs to no tenant or feature, and config/__init__.py loads this
+# module in every process, so the worker always knows the task beat names.
+@app.task(name="config.celery.heartbeat", ignore_result=True)
+def heartbeat() -> None:
+    """Record that a worker is consuming the queue now (config.health reads it for /readyz)."""
+    from .health import heartbeat_record  # settings are still loading when this module is imported
+
+    heartbeat_record()
+
+
+@signals.worker_ready.connect
+def _heartbeat_on_start(**_) -> None:
+    """A worker that has just started is alive: ready at once rather than at beat's next tick."""
+    heartbeat()
+
 
 app.conf.beat_schedule = {
     # Forgotten leads, inactive clients, due sequence steps, idle escalation: hourly, one task per brokerage.
@@ -26,4 +53,7 @@ app.conf.beat_schedule = {
                                 "schedule": crontab(hour=7, minute=0, day_of_week="mon")},
     # Webhook deliveries whose queued message was lost are queued again (brokerages.webhooks.delivery).
     "webhook-deliveries-sweep": {"task": "brokerages.tasks.webhook_deliveries_sweep_task", "schedule": 60.0},
+    # The worker's sign of life for /readyz; a heartbeat not taken within one period is dropped, not piled up.
+    "celery-heartbeat": {"task": "config.celery.heartbeat", "schedule": HEARTBEAT_EVERY,
+                         "options": {"expires": HEARTBEAT_EVERY}},
 }

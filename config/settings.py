@@ -61,6 +61,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Load balancer probes are answered before the host check and the HTTPS redirect below (config/health.py).
+    "config.health.HealthProbeMiddleware",
+    # Request id, log context and one access line per request, for everything below (config/observability.py).
+    "config.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files before anything else touches the request: hashed names cached for a year, gzip/brotli served.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -214,6 +218,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 
+# /readyz (config/health.py): each check's time limit, and the age past which the Celery heartbeat (recorded
+# every 30 s by a worker, through beat) means no worker is consuming the queue.
+READYZ_TIMEOUT_SECONDS = float(os.environ.get("READYZ_TIMEOUT_SECONDS", "2"))
+READYZ_HEARTBEAT_MAX_AGE = int(os.environ.get("READYZ_HEARTBEAT_MAX_AGE", "120"))
+
 # Nurturing: how SMS/WhatsApp follow-ups leave (console by default), the address links in e-mails start with,
 # and whether automation webhooks may call private or loopback addresses (tests only).
 NURTURING_MESSAGE_BACKEND = os.environ.get("NURTURING_MESSAGE_BACKEND", "nurturing.messaging.ConsoleBackend")
@@ -339,10 +348,20 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
 
+# Logs go to standard error, one line per record (stdout stays clean for commands' output, e.g. dumpdata): JSON
+# in production for the log collector, text at a terminal. Every line names the request (or task), brokerage and
+# user it was emitted for (config/observability.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}.")
+LOGGING_CONFIG = "config.observability.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"context": {"()": "config.observability.ContextFilter"}},
+    "formatters": {"json": {"()": "config.observability.JsonFormatter"},
+                   "text": {"()": "config.observability.TextFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # WeasyPrint narrates every PDF step at INFO.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "weasyprint.progress": {"level": "WARNING"}},
