@@ -66,8 +66,9 @@ MIDDLEWARE = [
     # Request id, log context and one access line per request, for everything below (config/observability.py).
     "config.observability.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # Static files before anything else touches the request: hashed names cached for a year, gzip/brotli served.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Production static files (collectstatic) before anything else touches the request: hashed names cached for
+    # a year, gzip/brotli served. With DEBUG on, config/asgi.py serves them from the apps' folders instead.
+    *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
     "brokerages.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -2,6 +2,8 @@
 
 from django import forms
 
+from brokerages.forms import DateInput
+
 from ..models import SEND_CHANNELS, Channel
 
 DISMISS_SUGGESTIONS = (
@@ -18,7 +20,7 @@ class FollowUpEditForm(forms.Form):
     subject = forms.CharField(max_length=255, required=False, help_text="E-mails need one.")
     content = forms.CharField(widget=forms.Textarea(attrs={"rows": 8}), max_length=5000,
                               error_messages={"required": "The message is empty."})
-    suggested_send_date = forms.DateField(label="Send on", widget=forms.DateInput(attrs={"type": "date"}))
+    suggested_send_date = forms.DateField(label="Send on", widget=DateInput())
 
     @classmethod
     def for_followup(cls, followup, data=None, prefix=None) -> "FollowUpEditForm":

@@ -3,6 +3,8 @@ quick "log interaction"."""
 
 from django import forms
 
+from brokerages.forms import DateInput
+
 from ..models import Channel, Direction, Lead, Priority, Source, Stage
 from ..selectors.leads import LeadFilters
 
@@ -55,7 +57,7 @@ class LeadForm(forms.ModelForm):
         model = Lead
         fields = ["name", "email", "phone", "source", "priority", "budget_min", "budget_max", "areas",
                   "property_type", "timeline", "tags", "next_followup_date", "marketing_consent", "notes"]
-        widgets = {"next_followup_date": forms.DateInput(attrs={"type": "date"}),
+        widgets = {"next_followup_date": DateInput(),
                    "notes": forms.Textarea(attrs={"rows": 4})}
 
     def __init__(self, *args, **kwargs):

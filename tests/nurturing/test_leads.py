@@ -221,3 +221,11 @@ def test_a_lead_keeps_the_furthest_stage_it_reached_when_it_falls_back_or_is_los
         lead.refresh_from_db()
         assert (lead.stage, lead.furthest_stage) == (stage, furthest)
     assert make_lead(tenant.brokerage, agent=tenant.agent, stage="lost").furthest_stage == "new"
+
+
+def test_the_edit_form_keeps_the_next_follow_up_date_for_the_browsers_date_picker(login, tenant):
+    """A date input only takes ISO dates: in the site's format (21/11/2026) the browser shows it empty and
+    saving the form would clear the date."""
+    lead = make_lead(tenant.brokerage, agent=tenant.agent, next_followup_date=dt.date(2026, 12, 1))
+    page = login(tenant.agent).get(reverse("nurturing:lead_edit", args=[lead.pk])).content.decode()
+    assert 'type="date"' in page and 'value="2026-12-01"' in page
