@@ -40,7 +40,7 @@ import pytest
 from tests import live
 
 AGENTS = 1_000
-ROUNDS = 60
+ROUNDS = 150
 WARMUP = 5
 LIMIT_P95_MS = {"embedded": 20.0, "services": 30.0}
 CONNECT_BATCH = 50
