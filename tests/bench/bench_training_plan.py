@@ -99,9 +99,9 @@ def _build(brokerage, agents) -> None:
 @pytest.mark.django_db
 def test_local_training_plan_from_a_fresh_profile(settings):
     settings.LLM_PROVIDER = "local"
-    brokerage = BrokerageFactory(name="Bench Coaching Realty", slug="bench-coaching")
-    owner = UserFactory(brokerage=brokerage, role=Role.BROKERAGE_OWNER, email="owner@bench-coaching.bench")
-    agents = [UserFactory(brokerage=brokerage, role=Role.AGENT, email=f"agent{n}@bench-coaching.bench")
+    brokerage = BrokerageFactory(name="Bench Training Realty", slug="bench-training")
+    owner = UserFactory(brokerage=brokerage, role=Role.BROKERAGE_OWNER, email="owner@bench-training.bench")
+    agents = [UserFactory(brokerage=brokerage, role=Role.AGENT, email=f"agent{n}@bench-training.bench")
               for n in range(AGENTS)]
     _build(brokerage, agents)
     assert provider_name_for(brokerage) == "local", "this benchmark measures the local engine"
