@@ -64,14 +64,11 @@ def static_root() -> Path:
 
 
 @contextmanager
-def _process(arguments: list[str], log: Path, extra_env: dict | None) -> Iterator[subprocess.Popen]:
-    env = dict(os.environ, DATABASE_URL=database_url(), DEBUG="false", SECRET_KEY=SECRET_KEY,
-               STATIC_ROOT=str(static_root()),
-               ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",  # plain HTTP on loopback, no TLS proxy
-               DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1", **(extra_env or {}))
+def running(command: list[str], log: Path, env: dict) -> Iterator[subprocess.Popen]:
+    """`command` as a subprocess in the project folder, its output in `log`, until the block ends (then asked to
+    stop, and killed after 20 s)."""
     with log.open("w") as output:
-        process = subprocess.Popen([sys.executable, "-m", *arguments],  # noqa: S603
-                                   cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         yield process
     finally:
@@ -81,6 +78,14 @@ def _process(arguments: list[str], log: Path, extra_env: dict | None) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def _process(arguments: list[str], log: Path, extra_env: dict | None):
+    env = dict(os.environ, DATABASE_URL=database_url(), DEBUG="false", SECRET_KEY=SECRET_KEY,
+               STATIC_ROOT=str(static_root()),
+               ALLOWED_HOSTS="127.0.0.1", SECURE_SSL_REDIRECT="false",  # plain HTTP on loopback, no TLS proxy
+               DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1", **(extra_env or {}))
+    return running([sys.executable, "-m", *arguments], log, env)
 
 
 @contextmanager

@@ -8,7 +8,6 @@ import os
 import re
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from contextlib import contextmanager
@@ -50,23 +49,13 @@ def _web_process(log: Path, redis_url: str):
     env.update(DATABASE_URL=live.database_url(), REDIS_URL=redis_url, DEBUG="false", SECRET_KEY=live.SECRET_KEY,
                STATIC_ROOT=str(live.static_root()), ALLOWED_HOSTS="aep.example.com",
                DJANGO_SETTINGS_MODULE="config.settings", PYTHONUNBUFFERED="1")
-    with log.open("w") as output:
-        process = subprocess.Popen(_web_command(port), cwd=live.ROOT, env=env,  # noqa: S603
-                                   stdout=output, stderr=subprocess.STDOUT)
-    try:
+    with live.running(_web_command(port), log, env) as process:
         deadline = time.monotonic() + 60
         while _get(port, "/healthz", POD, timeout=2, swallow=True) is None:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the web process did not come up:\n{log.read_text()[-3000:]}")
             time.sleep(0.2)
         yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _get(port: int, path: str, headers: dict, *, timeout: float = 10, swallow: bool = False):
