@@ -3,8 +3,9 @@ so every server process enforces the same limit. Over the limit the API answers 
 
 DRF's own `SimpleRateThrottle` keeps a list of timestamps that each process reads, extends and writes back, so
 concurrent requests overwrite each other's entries and a busy key is under-counted. These count in fixed
-windows with the cache's atomic increment instead: one round trip per request, exact across processes; the
-cost is that a client may send up to twice the rate across a window boundary.
+windows with the cache's atomic increment instead, exact across processes (on Redis, Django's `incr` is two
+round trips: EXISTS, then INCR); the cost is that a client may send up to twice the rate across a window
+boundary.
 """
 
 import math
