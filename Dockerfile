@@ -25,9 +25,8 @@ COPY . .
 ENV STATIC_ROOT=/app/staticfiles \
     VAR_DIR=/app/var \
     PORT=8000
-RUN DEBUG=false SECRET_KEY=build-only-collectstatic-key-never-used-at-runtime VAR_DIR=/tmp/build-var \
-        python manage.py collectstatic --noinput -v0 \
-    && rm -rf /tmp/build-var
+RUN DEBUG=false SECRET_KEY=build-only-collectstatic-key-never-used-at-runtime \
+        python manage.py collectstatic --noinput -v0
 
 # Processes run unprivileged; VAR_DIR (beat's schedule, uploaded media) is theirs to write.
 RUN useradd --system --create-home --uid 10001 app \
