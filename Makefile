@@ -68,17 +68,10 @@ test-e2e: setup
 BENCH_PYTEST := scripts/pytest.sh tests/bench --override-ini="addopts=-p no:cacheprovider -p no:logging --strict-markers" \
 	--override-ini="python_files=test_*.py bench_*.py"
 
-bench: setup
+bench bench-services: setup
 	@rm -f var/bench/*.json var/bench/table.md
 	@status=0; \
-	$(NO_SERVICES_ENV) $(BENCH_PYTEST) || status=1; \
-	$(NO_SERVICES_ENV) scripts/services.sh $(BENCH_PYTEST) || status=1; \
-	$(PY) -m tests.bench.table var/bench || status=1; \
-	exit $$status
-
-bench-services: setup
-	@rm -f var/bench/*.json var/bench/table.md
-	@status=0; \
+	if [ "$@" = bench ]; then $(NO_SERVICES_ENV) $(BENCH_PYTEST) || status=1; fi; \
 	$(NO_SERVICES_ENV) scripts/services.sh $(BENCH_PYTEST) || status=1; \
 	$(PY) -m tests.bench.table var/bench || status=1; \
 	exit $$status

@@ -8,6 +8,7 @@ With DEBUG off, static files are served as in production: collected under hashed
 is kept in `var/live-static/`."""
 
 import fcntl
+import functools
 import hashlib
 import http.client
 import os
@@ -41,9 +42,11 @@ def database_url() -> str:
     return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{name}"))
 
 
+@functools.cache
 def static_root() -> Path:
     """The production static files (`collectstatic`) for the current sources, collected on first use. Processes
-    running at once (xdist workers) wait for one another on a lock instead of collecting twice."""
+    running at once (xdist workers) wait for one another on a lock instead of collecting twice; within one, the
+    sources are read once."""
     fingerprint = hashlib.sha256((ROOT / "requirements.txt").read_bytes())
     for path in sorted((ROOT / "static").rglob("*")):
         if path.is_file():
