@@ -36,4 +36,4 @@ USER app
 
 EXPOSE 8000
 # exec: Daphne becomes PID 1 and receives the container's stop signal. Same command as the Procfile's web line.
-CMD ["sh", "-c", "exec daphne --bind 0.0.0.0 --port $PORT --verbosity 0 config.asgi:application"]
+CMD ["sh", "-c", "exec daphne --bind 0.0.0.0 --port $PORT --proxy-headers --verbosity 0 config.asgi:application"]

@@ -1,5 +1,6 @@
 """REST endpoints of the outbound webhooks (owners: `manage_brokerage`): register and manage endpoints, read
-their delivery log, redeliver, send a test event, and the catalogue of events. Same services as the pages
+their delivery log, redeliver (one delivery, or every event an endpoint missed), send a test event, and the
+catalogue of events. Same services as the pages
 (`brokerages.webhooks.services`); receivers read docs/webhooks.md."""
 
 from django.urls import path
@@ -188,6 +189,23 @@ class WebhookRedeliverAPI(_OwnersAPI):
         return Response(WebhookDeliverySerializer(again).data, status=status.HTTP_202_ACCEPTED)
 
 
+class RedeliverySerializer(serializers.Serializer):
+    queued = serializers.IntegerField(help_text="Events sent again by this call, each as a new delivery with the "
+                                                "event's id.")
+    remaining = serializers.IntegerField(help_text="Events still never received (beyond one call's batch): call "
+                                                   "again for them.")
+
+
+class WebhookRedeliverFailedAPI(_EndpointAPI):
+    """Send again every event the endpoint never received (its deliveries failed, or were kept while it was
+    disabled after repeated failures), oldest first, in batches; the endpoint must be enabled."""
+
+    @extend_schema(request=None, responses={202: RedeliverySerializer}, summary="Redeliver every missed event")
+    def post(self, request, pk: int):
+        sent = services.webhook_redeliver_failed(brokerage=self.brokerage, actor=request.user, endpoint=self.object)
+        return Response(RedeliverySerializer(sent).data, status=status.HTTP_202_ACCEPTED)
+
+
 class WebhookEventsAPI(_OwnersAPI):
     """The events an endpoint can subscribe to (the test event `ping` is sent on request only)."""
 
@@ -206,5 +224,7 @@ urlpatterns = [
          name="api-brokerage-webhook-deliveries"),
     path("brokerage/webhooks/deliveries/<int:pk>/redeliver", WebhookRedeliverAPI.as_view(),
          name="api-brokerage-webhook-redeliver"),
+    path("brokerage/webhooks/<int:pk>/redeliver-failed", WebhookRedeliverFailedAPI.as_view(),
+         name="api-brokerage-webhook-redeliver-failed"),
     path("brokerage/webhook-events", WebhookEventsAPI.as_view(), name="api-brokerage-webhook-events"),
 ]

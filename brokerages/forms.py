@@ -1,7 +1,8 @@
 from django import forms
+from django.contrib.auth import forms as auth_forms
 from django.core.exceptions import ValidationError
 
-from . import settings_registry
+from . import services, settings_registry
 from .models import HEX_COLOUR_PATTERN, BrandAsset, Brokerage, Role, hex_colour_validator
 from .permissions import TENANT_ROLES
 from .services import PROFILE_FIELDS
@@ -109,3 +110,19 @@ class AuditFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise ValidationError("The start date is after the end date.")
         return data
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    """Choosing a password from an invitation or reset link; AUTH_PASSWORD_VALIDATORS apply."""
+
+    via = "link"
+
+    def save(self, commit=True):
+        return services.member_password_set(user=self.user, password=self.cleaned_data["new_password1"],
+                                            via=self.via)
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm, SetPasswordForm):
+    """Changing one's password while signed in: the current one first, then the same rules."""
+
+    via = "change"

@@ -2,7 +2,10 @@ from django.conf import settings
 from django.http import JsonResponse
 from django_scopes import scope, scopes_disabled
 
+from .keys import key_label
+from .models import ApiKey
 from .request_context import client_ip, ip_from_request
+from .services import permission_denied_record
 
 MB = 1024 * 1024
 
@@ -80,3 +83,33 @@ class TenantScopeMiddleware:
             return self.get_response(request)
         finally:
             client_ip.reset(token)
+
+
+class PermissionDeniedAuditMiddleware:
+    """Every 403 a signed-in member of a brokerage receives, from a page or from the API, leaves one
+    `permission.denied` entry in that brokerage's audit log (method, path, view): the one place such refusals
+    are recorded, whichever check raised them (a view's role check, an object check, an API key's scope, CSRF).
+    API callers are known here too: DRF sets the user it authenticated (token or key) on the request. Requests
+    that are not refused cost nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if response.status_code == 403:
+            self._record(request)
+        return response
+
+    @staticmethod
+    def _record(request) -> None:
+        user = getattr(request, "user", None)
+        if user is None:
+            return
+        match = request.resolver_match
+        details = {}
+        key = getattr(request, "auth", None)
+        if isinstance(key, ApiKey):
+            details["api_key"] = key_label(key)
+        permission_denied_record(user=user, method=request.method, path=request.path,
+                                 view=match.view_name if match else "", details=details)

@@ -10,6 +10,8 @@ from django.utils import timezone
 from django_scopes import ScopedManager
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
+from .private_storage import export_archive_path, export_storage
+
 HEX_COLOUR_PATTERN = r"^#[0-9A-Fa-f]{6}$"
 hex_colour_validator = RegexValidator(HEX_COLOUR_PATTERN, "Enter a colour as #RRGGBB, for example #1F4E79.")
 
@@ -387,3 +389,53 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id} ({self.status})"
+
+
+class DataExport(models.Model):
+    """An archive of everything a brokerage stores (`brokerages.exports`), built in the background for an owner,
+    kept in private storage until `expires_at`, then deleted (the row stays, `expired`, as the record of it)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        RUNNING = "running", "Being built"
+        READY = "ready", "Ready to download"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired (deleted)"
+
+    IN_PROGRESS = (Status.PENDING, Status.RUNNING)
+
+    brokerage = models.ForeignKey(Brokerage, on_delete=models.CASCADE, related_name="data_exports")
+    requested_by = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    include_media = models.BooleanField(default=True, help_text="Logos, brand assets, listing photos and "
+                                                                "generated reports are in the archive too.")
+    archive = models.FileField(upload_to=export_archive_path, storage=export_storage, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="Records per table in the archive.")
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(brokerage="brokerage")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # One archive at a time per brokerage: a second request while one is built is refused, not queued.
+            models.UniqueConstraint(fields=["brokerage"], condition=Q(status__in=["pending", "running"]),
+                                    name="one_data_export_in_progress"),
+            models.CheckConstraint(condition=~Q(status="ready") | ~Q(archive=""), name="ready_data_export_has_file"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Data export #{self.pk} of {self.brokerage_id} ({self.status})"
+
+    @property
+    def in_progress(self) -> bool:
+        return self.status in self.IN_PROGRESS
+
+    @property
+    def record_count(self) -> int:
+        return sum(self.counts.values())

@@ -49,6 +49,7 @@ MENUS: dict[str, tuple[MenuItem, ...]] = {
         MenuItem("Settings", "brokerages:settings", "manage_brokerage"),
         MenuItem("API keys", "brokerages:api_keys", "manage_brokerage"),
         MenuItem("Webhooks", "brokerages:webhooks", "manage_brokerage"),
+        MenuItem("Data export", "brokerages:data_exports", "manage_brokerage"),
     ),
     Role.AGENT: (
         MenuItem("My Dashboard", "home", "view_brokerage"),

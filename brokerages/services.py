@@ -56,6 +56,15 @@ def audit_record(
     return entry
 
 
+def permission_denied_record(*, user: User, method: str, path: str, view: str, details: dict | None = None) -> None:
+    """One `permission.denied` entry in the member's brokerage log for a refusal they met (a page or API call
+    answered 403, a socket refused): one INSERT. Visitors, and system admins (no brokerage), are not recorded."""
+    if not user.is_authenticated or user.brokerage_id is None:
+        return
+    audit_record(brokerage=user.brokerage, actor=user, action="permission.denied", resource_type="request",
+                 details={"method": method, "path": path[:300], "view": view, **(details or {})})
+
+
 def apply_changes(instance, fields, data: dict, clean: Callable[[str, Any], Any] | None = None) -> dict:
     """Apply `data` to `instance` for the named fields (each value through `clean(field, value)` when given) and
     return {field: [old, new]} for those that changed. The caller saves and audits."""
@@ -348,6 +357,18 @@ def api_token_revoke(*, user: User) -> bool:
     if deleted and user.brokerage_id:
         audit_record(brokerage=user.brokerage, actor=user, action="api_token.revoked", resource=user)
     return bool(deleted)
+
+
+def member_password_set(*, user: User, password: str, via: str) -> User:
+    """Give a member the password a form has validated (`via`: "change" when they knew the old one, "link"
+    from an invitation or reset e-mail). After: every session signed in before ends at its next request (Django
+    checks each session against the password hash); the change is in the member's brokerage audit log."""
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    if user.brokerage_id:
+        audit_record(brokerage=user.brokerage, actor=user, action="member.password_set", resource=user,
+                     details={"via": via})
+    return user
 
 
 def notify(*, brokerage: Brokerage, recipient: User, kind: str, message: str, key: str, url: str = "") -> bool:

@@ -23,16 +23,23 @@ class SettingSpec:
     min_value: int | None = None
     max_value: int | None = None
     choices: tuple[tuple[str, str], ...] = field(default_factory=tuple)
+    # For an int that 0 switches off (e.g. "keep forever"): blank reads as 0, and any other value must be at
+    # least this. `min_value` stays 0 so that the settings form's number field accepts the 0.
+    min_when_on: int | None = None
 
     def parse(self, raw: Any) -> Any:
         """Turn user input (form text, JSON value) into the typed value, or raise ValidationError."""
         if self.type == "int":
             if isinstance(raw, bool):
                 raise ValidationError(f"{self.label} must be a whole number.")
+            if self.min_when_on is not None and (raw is None or str(raw).strip() == ""):
+                return 0
             try:
                 value = int(str(raw).strip())
             except (TypeError, ValueError):
                 raise ValidationError(f"{self.label} must be a whole number.") from None
+            if self.min_when_on is not None and 0 < value < self.min_when_on:
+                raise ValidationError(f"{self.label} must be 0 (off) or at least {self.min_when_on}.")
             if self.min_value is not None and value < self.min_value:
                 raise ValidationError(f"{self.label} must be at least {self.min_value}.")
             if self.max_value is not None and value > self.max_value:
@@ -133,6 +140,18 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("weekly_report_enabled", "E-mail the weekly team report", "bool", True,
                 "Every Monday morning each owner receives the team performance report of the past seven days "
                 "as a PDF. Turn off to stop these e-mails.", "Analytics"),
+    # Data rights (coaching.services.retention, brokerages.data_rights, brokerages.exports): each nightly run of
+    # the data retention task applies them.
+    SettingSpec("transcript_retention_days", "Keep conversation transcripts for (days)", "int", 0,
+                "The words of coaching conversations that ended longer ago than this are removed; scores, "
+                "findings, alerts and metrics stay. 0 keeps transcripts forever; otherwise at least 30 days.",
+                "Data retention", 0, 3650, min_when_on=30),
+    SettingSpec("webhook_delivery_retention_days", "Keep webhook delivery logs for (days)", "int", 30,
+                "Finished webhook deliveries (their payloads and responses) older than this are deleted. "
+                "0 keeps them forever; otherwise at least 7 days.", "Data retention", 0, 3650, min_when_on=7),
+    SettingSpec("data_export_retention_days", "Keep data export archives for (days)", "int", 7,
+                "A data export archive can be downloaded for this many days after it is ready, then it is "
+                "deleted.", "Data retention", 1, 30),
 )
 
 REGISTRY: dict[str, SettingSpec] = {spec.key: spec for spec in SETTINGS}

@@ -5,6 +5,7 @@ from django.conf import settings
 from django_scopes import scope, scopes_disabled
 
 from .models import WebhookDelivery
+from .exports import tasks as _export_tasks  # noqa: F401  (registers the archive build with the worker)
 from .webhooks import delivery
 
 # A delivery's attempt is bounded by the outbound timeout (brokerages.outbound); the limits are the backstop

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from . import views
+from . import views_exports
 from . import views_keys
 from . import views_webhooks
 
@@ -20,14 +21,16 @@ brokerage_patterns = [
     path("api-keys/", views_keys.api_keys, name="api_keys"),
     path("api-keys/new/", views_keys.api_key_create, name="api_key_create"),
     path("api-keys/<int:pk>/revoke/", views_keys.api_key_revoke, name="api_key_revoke"),
+    *views_exports.urlpatterns,
 ]
 
 auth_patterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("password-reset/", auth_views.PasswordResetView.as_view(), name="password_reset"),
     path("password-reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
-    path("password-reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(),
+    path("password-reset/<uidb64>/<token>/", views.PasswordResetConfirmView.as_view(),
          name="password_reset_confirm"),
     path("password-reset/done/", auth_views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
 ]

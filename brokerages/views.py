@@ -1,9 +1,11 @@
 """Pages for owners (profile, settings, branding, team, compliance) and for every member (dashboard, account)."""
 
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
@@ -14,7 +16,9 @@ from .forms import (
     BrandingForm,
     BrokerageProfileForm,
     InviteForm,
+    PasswordChangeForm,
     RoleForm,
+    SetPasswordForm,
     SettingsForm,
 )
 from .permissions import request_perms
@@ -196,3 +200,23 @@ def account_token_create(request):
 def account_token_revoke(request):
     services.api_token_revoke(user=request.user)
     return render(request, "brokerages/account.html#token", {"token": None, "new_key": None})
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """The signed-in member's own password: this session stays signed in, every other one ends."""
+
+    form_class = PasswordChangeForm
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("account")
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        messages.success(self.request, "Password changed. You are still signed in here; any other signed-in "
+                                       "browser or device has been signed out.")
+        return response
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """The link of an invitation or a reset e-mail: choose a password."""
+
+    form_class = SetPasswordForm

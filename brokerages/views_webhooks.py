@@ -1,5 +1,6 @@
 """The owners' webhook pages: the endpoints with a form to register one, and an endpoint's page (its events,
-secret, state and delivery log, with redeliver, rotate, disable/enable, test event and delete). Same services as
+secret, state and delivery log, with redeliver — one delivery or every event it missed —, rotate,
+disable/enable, test event and delete). Same services as
 the API (`brokerages.webhooks.services`); the secret is shown once, on the page after it was made."""
 
 import json
@@ -96,6 +97,7 @@ def webhook(request, obj):
     query.pop("page", None)
     context = {"endpoint": endpoint, "form": form, "secret": secret, "filters": filters, "page": page,
                "query": query.urlencode(), "max_attempts": max_attempts("lead.created"), "now": timezone.now(),
+               "failed_events": selectors.webhook_failed_events(request.brokerage, endpoint).count(),
                **_page_context()}
     if request.htmx and not request.htmx.boosted:
         return render(request, "brokerages/webhooks_detail.html#deliveries", context)
@@ -152,6 +154,21 @@ def webhook_redeliver(request, obj):
     return redirect("brokerages:webhook", pk=obj.endpoint_id)
 
 
+@tenant_view("manage_brokerage", lookup=selectors.webhook_endpoint_get)
+@require_POST
+def webhook_redeliver_failed(request, obj):
+    try:
+        sent = services.webhook_redeliver_failed(brokerage=request.brokerage, actor=request.user, endpoint=obj)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        noun = "event" if sent.queued == 1 else "events"
+        more = f" {sent.remaining} more are waiting: redeliver again for the next ones." if sent.remaining else ""
+        messages.success(request, f"{sent.queued} missed {noun} queued again, with their original delivery ids."
+                                  f"{more}")
+    return redirect("brokerages:webhook", pk=obj.pk)
+
+
 urlpatterns = [
     path("webhooks/", webhooks, name="webhooks"),
     path("webhooks/<int:pk>/", webhook, name="webhook"),
@@ -160,4 +177,5 @@ urlpatterns = [
     path("webhooks/<int:pk>/ping/", webhook_ping, name="webhook_ping"),
     path("webhooks/<int:pk>/delete/", webhook_delete, name="webhook_delete"),
     path("webhooks/deliveries/<int:pk>/redeliver/", webhook_redeliver, name="webhook_redeliver"),
+    path("webhooks/<int:pk>/redeliver-failed/", webhook_redeliver_failed, name="webhook_redeliver_failed"),
 ]

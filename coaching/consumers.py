@@ -5,9 +5,15 @@ what the member's role allows. Browsers (session auth) get HTML fragments that h
 (`?format=json`, usually with an API token) get `{"event_type": ..., "data": ...}` frames. Clients send JSON:
 `{"action": "ack", "alert_id": N}` or `{"action": "ping"}` (htmx's ws-send adds a `HEADERS` key, ignored).
 A frame that cannot be understood gets an error frame back; the socket stays open.
+
+When the channel layer stops answering (Redis down, or restarted without the group memberships), the socket is
+closed with 4503 ("unavailable: reconnect with a back-off"; the server cannot send WebSocket's own 1013) rather
+than left open and deaf, and a socket opened meanwhile is closed the same way. The client reconnects, joins its
+groups again and gets the tray, so alerts raised meanwhile (stored, not pushed) arrive then.
 """
 
 import json
+import logging
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
@@ -15,8 +21,12 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import PermissionDenied
 from django.template.loader import render_to_string
 from django_scopes import scope
+from redis.exceptions import RedisError
 
+from brokerages.models import User
 from brokerages.permissions import brokerage_perms
+from brokerages.request_context import client_ip
+from brokerages.services import permission_denied_record
 
 from .models import CoachingAlert
 from .realtime import (
@@ -35,9 +45,32 @@ from .services.alerts import alert_acknowledge
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_UNAVAILABLE = 4503
+# What a client sends is an ack or a ping (htmx's ws-send adds the form's values and request headers): a few
+# hundred characters. Anything far bigger is refused unread.
+MAX_FRAME_CHARS = 16_384
+
+logger = logging.getLogger(__name__)
 
 
 class CoachingConsumer(AsyncWebsocketConsumer):
+    async def __call__(self, scope, receive, send):
+        accepted = False
+
+        async def tracked_send(message):
+            nonlocal accepted
+            accepted = accepted or message["type"] == "websocket.accept"
+            await send(message)
+
+        try:
+            await super().__call__(scope, receive, tracked_send)
+        except (RedisError, OSError) as error:  # the channel layer's reads, group joins or sends
+            logger.warning("Coaching socket closed with %d: the channel layer does not answer (%s: %s)",
+                           CLOSE_UNAVAILABLE, type(error).__name__, error)
+            if not accepted:  # a refused handshake reads as "forbidden"; the close code says come back
+                await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_UNAVAILABLE})
+
     async def connect(self):
         self.joined: list[str] = []
         self.user = None  # set once the socket is allowed in
@@ -57,6 +90,14 @@ class CoachingConsumer(AsyncWebsocketConsumer):
             return
         membership = await database_sync_to_async(self._membership)(user, show)
         if membership is None:
+            # Recorded like a page's 403 (brokerages.middleware.PermissionDeniedAuditMiddleware), from the
+            # socket's client address.
+            address = client_ip.set((self.scope.get("client") or [None])[0])
+            try:
+                await database_sync_to_async(permission_denied_record)(
+                    user=user, method="WEBSOCKET", path=self.scope.get("path", ""), view="coaching-socket")
+            finally:
+                client_ip.reset(address)
             await self.close(code=CLOSE_FORBIDDEN)
             return
         self.user = user
@@ -136,8 +177,14 @@ class CoachingConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data=None, bytes_data=None):
         if self.user is None:
             return  # a refused socket, already closing
+        if not await database_sync_to_async(self._still_member)():
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
         if text_data is None:
             await self._error("Send JSON text frames, not binary ones.")
+            return
+        if len(text_data) > MAX_FRAME_CHARS:
+            await self._error(f"That frame is too large: send at most {MAX_FRAME_CHARS:,} characters.")
             return
         try:
             data = json.loads(text_data)
@@ -156,6 +203,11 @@ class CoachingConsumer(AsyncWebsocketConsumer):
             await self._acknowledge(data.get("alert_id"))
         else:
             await self._error(f"Unknown action {action!r}: use \"ack\" or \"ping\".")
+
+    def _still_member(self) -> bool:
+        """A socket outlives the check made when it opened: a member deactivated (or moved out of the brokerage)
+        since then acts no longer."""
+        return User.objects.filter(pk=self.user.pk, brokerage=self.brokerage, is_active=True).exists()
 
     async def _acknowledge(self, raw_id):
         try:

@@ -13,9 +13,11 @@ from urllib.parse import parse_qs
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
+from redis.exceptions import RedisError
 
 from brokerages.authentication import active_token
 from brokerages.models import Brokerage, User
@@ -97,7 +99,9 @@ def _message(alert: CoachingAlert, *, escalation: bool) -> tuple[str, dict]:
 async def _group_send_all(messages: list[tuple[str, dict]]) -> None:
     layer = get_channel_layer()
     for group, message in messages:
-        await layer.group_send(group, message)
+        # Bounded: a Redis that stopped answering would otherwise hold the request for the layer's socket
+        # timeout (10 s, which its consumers' blocking reads need).
+        await asyncio.wait_for(layer.group_send(group, message), timeout=settings.REDIS_TIMEOUT_SECONDS)
         # With the in-memory layer the woken consumers run in this event loop: a few turns (their receive, wait
         # and dispatch) let the frames leave before the request thread, which waits for this coroutine, takes
         # the interpreter back for the rest of its work.
@@ -105,12 +109,17 @@ async def _group_send_all(messages: list[tuple[str, dict]]) -> None:
             await asyncio.sleep(0)
 
 
-def _send(messages: list[tuple[str, dict]], alerts: list[CoachingAlert]) -> bool:
+def _send(alerts: list[CoachingAlert], *, escalation: bool) -> bool:
+    ids = ", ".join(str(alert.pk) for alert in alerts)
     try:
-        async_to_sync(_group_send_all)(messages)
+        async_to_sync(_group_send_all)([_message(alert, escalation=escalation) for alert in alerts])
+    except (RedisError, OSError, asyncio.TimeoutError) as error:
+        logger.error("Coaching alerts %s were saved but could not be pushed to open pages: the channel layer "
+                     "does not answer (%s: %s); pages get them when their socket reconnects", ids,
+                     type(error).__name__, error)
+        return False
     except Exception:
-        logger.exception("Coaching alerts %s were saved but could not be pushed to open pages",
-                         ", ".join(str(alert.pk) for alert in alerts))
+        logger.exception("Coaching alerts %s were saved but could not be pushed to open pages", ids)
         return False
     return True
 
@@ -120,13 +129,14 @@ def alerts_push(alerts: list[CoachingAlert]) -> bool:
 
     Call it after the alerts are committed (`transaction.on_commit`). The agents' frames are rendered and sent
     first: they are the ones awaited live. Delivery is best effort: the alerts are stored, and a page that
-    reconnects gets them with the tray, so a channel layer that is down is logged and reported (False) rather
-    than raised into the request that created them.
+    reconnects gets them with the tray, so a channel layer that is down (or a frame that fails to render) is
+    logged and reported (False) rather than raised into the request that created them; a Redis that hangs
+    costs the request at most settings.REDIS_TIMEOUT_SECONDS.
     """
-    if not _send([_message(alert, escalation=False) for alert in alerts], alerts):
+    if not _send(alerts, escalation=False):
         return False
     escalated = [alert for alert in alerts if alert.escalated]
-    return not escalated or _send([_message(alert, escalation=True) for alert in escalated], escalated)
+    return not escalated or _send(escalated, escalation=True)
 
 
 def alert_push(alert: CoachingAlert) -> bool:

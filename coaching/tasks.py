@@ -1,10 +1,14 @@
-"""Background work of the coaching engine: the model-backed analysis of a conversation after it ended."""
+"""Background work of the coaching engine: the model-backed analysis of a conversation after it ended, and the
+nightly data retention (transcripts, and with them the brokerage's webhook delivery log and export archives)."""
 
 from celery import shared_task
 from django_scopes import scope, scopes_disabled
 
+from brokerages.models import Brokerage
+
 from .models import Conversation
 from .services.conversations import conversation_deep_analysis_record
+from .services.retention import data_retention_apply
 
 
 @shared_task(ignore_result=True)
@@ -18,3 +22,21 @@ def conversation_analyse_deep(*, conversation_id: int) -> None:
         return
     with scope(brokerage=brokerage_id):
         conversation_deep_analysis_record(conversation_id=conversation_id)
+
+
+@shared_task(ignore_result=True)
+def data_retention_all() -> None:
+    """Nightly (beat): queue one `data_retention_brokerage` per brokerage."""
+    for brokerage_id in Brokerage.objects.order_by("pk").values_list("pk", flat=True):
+        data_retention_brokerage.delay_on_commit(brokerage_id=brokerage_id)
+
+
+@shared_task
+def data_retention_brokerage(*, brokerage_id: int) -> dict | None:
+    """Apply one brokerage's retention periods: transcripts, webhook delivery logs, data export archives
+    (`data_retention_apply`); returns the counts (None when the brokerage is gone). Safe to run twice."""
+    brokerage = Brokerage.objects.filter(pk=brokerage_id).first()
+    if brokerage is None:
+        return None
+    with scope(brokerage=brokerage):
+        return data_retention_apply(brokerage=brokerage)

@@ -39,6 +39,7 @@ urlpatterns = [
     path("", include("coaching.api.urls")),
     path("", include("analytics.api")),
     path("", include("brokerages.api_webhooks")),
+    path("", include("brokerages.api_exports")),
     # Last: any other path under /api/ (a typo, an id that is not a number) answers the API's JSON error body.
     re_path(r"^", api_not_found, name="api-not-found"),
 ]

@@ -10,7 +10,9 @@ from . import observability
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("agent_excellence")
+# config.tasks.Task: a task queued after commit while the broker is down is kept and queued when it is back,
+# instead of failing the request that committed its work.
+app = Celery("agent_excellence", task_cls="config.tasks:Task")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
@@ -48,6 +50,9 @@ app.conf.beat_schedule = {
     "send-due-followups": {"task": "nurturing.tasks.sweeps.send_due_all", "schedule": 300.0},
     # Analytics rows of the last days, rewritten nightly (times are CELERY_TIMEZONE, Asia/Dubai).
     "analytics-rollup": {"task": "analytics.tasks.rollup_all_brokerages", "schedule": crontab(hour=2, minute=15)},
+    # Data retention, nightly after the rollup: transcripts past the brokerage's retention lose their words, old
+    # webhook delivery logs and expired data export archives are deleted (coaching.services.retention).
+    "data-retention": {"task": "coaching.tasks.data_retention_all", "schedule": crontab(hour=3, minute=30)},
     # The owners' weekly team report, Monday morning after the night's rollup.
     "analytics-weekly-report": {"task": "analytics.tasks.weekly_report_all",
                                 "schedule": crontab(hour=7, minute=0, day_of_week="mon")},

@@ -6,9 +6,11 @@ in-memory channel layer, the local AI engine and console e-mail. Production sets
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -53,6 +55,9 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    # Login throttling and lockout (its attempts and lockouts are in the admin, where staff unlock them).
+    "axes",
+    "csp",
     "brokerages",
     "copilot",
     "nurturing",
@@ -69,6 +74,8 @@ MIDDLEWARE = [
     # Production static files (collectstatic) before anything else touches the request: hashed names cached for
     # a year, gzip/brotli served. With DEBUG on, config/asgi.py serves them from the apps' folders instead.
     *([] if DEBUG else ["whitenoise.middleware.WhiteNoiseMiddleware"]),
+    # Content-Security-Policy on every page (static files above need none); policy at the end of this file.
+    "csp.middleware.CSPMiddleware",
     "brokerages.middleware.ApiBodyLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -78,6 +85,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "brokerages.middleware.TenantScopeMiddleware",
+    # Inside the tenant scope and the request's client address: one audit entry per 403 a member receives.
+    "brokerages.middleware.PermissionDeniedAuditMiddleware",
+    # Last, as django-axes requires: turns a refused sign-in of a locked-out username + address into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -119,15 +130,23 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif env_bool("DB_POOL", True):
     # Daphne runs each request on a fresh thread, so persistent per-thread connections are never reused; a
     # process-wide psycopg pool is (a new PostgreSQL connection costs milliseconds on every request otherwise).
+    # While the database is away, a request waits `timeout` for a connection, then answers 503
+    # (config/outage.py). A failed reconnection is retried with a doubling delay for `reconnect_timeout`, then
+    # given up: the next request starts a fresh attempt, so the pool is back within seconds of the database.
     DATABASES["default"]["OPTIONS"] = {
-        "pool": {"min_size": 2, "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "10")), "timeout": 10},
+        "pool": {"min_size": 2, "max_size": int(os.environ.get("DB_POOL_MAX_SIZE", "10")),
+                 "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "5")), "reconnect_timeout": 5},
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+    # The pool checks each connection as it hands it out (one round trip) and replaces the ones the server
+    # dropped (restart, failover), instead of failing one request per dropped connection.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "brokerages.User"
 AUTHENTICATION_BACKENDS = [
+    # First, so a locked-out username + address is refused before its password is even checked.
+    "brokerages.lockout.LockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -180,12 +199,18 @@ if os.environ.get("EMAIL_HOST"):
     EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# How long a request waits on a Redis that stopped answering, per connection attempt and per command: the rate
+# counters' cache, an alert push, each of a Celery publish's two attempts (a refused connection fails at once).
+# Past it Redis counts as down and the request carries on without it (brokerages.throttling, coaching.realtime,
+# config.tasks).
+REDIS_TIMEOUT_SECONDS = float(os.environ.get("REDIS_TIMEOUT_SECONDS", "1"))
 if REDIS_URL:
     CHANNEL_LAYERS = {
         # A consumer blocks up to 5 s reading its channel; redis-py's default socket timeout is also 5 s, so an
         # idle socket would die with "Timeout reading" unless the read may outlast the block.
         "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}]}}
+                    "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 10,
+                                          "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}]}}
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -194,7 +219,9 @@ else:
 # every process counts the same requests; per process otherwise (one machine, one Daphne).
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                          "KEY_PREFIX": "aep"}}
+                          "KEY_PREFIX": "aep",
+                          "OPTIONS": {"socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+                                      "socket_timeout": REDIS_TIMEOUT_SECONDS}}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -202,7 +229,15 @@ else:
 CELERY_BROKER_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # kombu waits forever on a broker that stopped answering unless told otherwise; a worker's reads of its
+        # queues are driven by its event loop and are not bounded by these.
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        # How long a task a worker took but never acknowledged (killed mid-task) waits before another worker
+        # gets it again: kombu's default, an hour, unless set.
+        "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600")),
+    }
 else:
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -214,6 +249,17 @@ else:
     for folder in ("queue", "processed"):
         (CELERY_BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+# A publish that fails is tried once more at once, then left to config.tasks (kept and queued again when the
+# broker answers), so a request never waits out Celery's default four attempts on a dead broker.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2,
+                                    "interval_max": 0.2}
+# Workers wait for the broker when they start and ride out any outage, reconnecting when it is back, instead of
+# exiting after Celery's default 100 attempts.
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# A task running when the broker connection drops finishes its work rather than being cancelled half-way; its
+# acknowledgement is lost, and a redelivery finds the work done (tasks are idempotent).
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
@@ -245,6 +291,8 @@ ANTHROPIC_BASE_URL = os.environ.get("ANTHROPIC_BASE_URL", "")
 GEMINI_API_KEY = os.environ.get("GEMINI_API_KEY", "")
 GEMINI_MODEL = os.environ.get("GEMINI_MODEL", "gemini-2.5-flash")
 GEMINI_BASE_URL = os.environ.get("GEMINI_BASE_URL", "")
+# The bound on one model call, its retries included (copilot/llm/budget.py): a feature answers within its own
+# time plus this, with the local engine if the model has not answered; a retry happens only while one fits.
 LLM_TIMEOUT_SECONDS = float(os.environ.get("LLM_TIMEOUT_SECONDS", "20"))
 LLM_MAX_RETRIES = int(os.environ.get("LLM_MAX_RETRIES", "2"))
 
@@ -336,6 +384,9 @@ SPECTACULAR_SETTINGS = {
 # Production hardening: on whenever DEBUG is off.
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# A sign-in lasts one working day, not Django's two weeks; a password change ends every other session (Django
+# checks each session against the password hash) and keeps the one that made it.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(60 * 60 * 12)))
 CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -348,6 +399,47 @@ if not DEBUG:
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(60 * 60 * 24 * 365)))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Sign-in lockout (django-axes): AXES_FAILURE_LIMIT wrong passwords for one username from one
+# address lock that pair out for AXES_COOLOFF_MINUTES; a successful sign-in clears its failures, staff unlock
+# early in the admin (Axes › Access attempts). The address is the one every other part of the app records
+# (brokerages.request_context: REMOTE_ADDR, which Daphne sets from X-Forwarded-For with --proxy-headers).
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Trying again while locked out neither counts nor extends the lockout, so the time the page gives holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_FORM_FIELD = "username"  # Django's sign-in forms call the e-mail field "username"
+AXES_USERNAME_CALLABLE = "brokerages.lockout.username"
+AXES_CLIENT_IP_CALLABLE = "brokerages.request_context.ip_from_request"
+AXES_LOCKOUT_CALLABLE = "brokerages.lockout.locked_out_response"
+# No start-up banner outside the request log's format; failures and lockouts are still logged.
+AXES_VERBOSE = False
+
+# Content-Security-Policy (django-csp): no inline script, no eval, nothing from another origin. A style element
+# needs the response's nonce (the report preview's brand-coloured styles); style attributes are allowed: the
+# brokerage's colours on <html> (templates/base.html) and the widths of bars computed per row. The coaching socket
+# is same-origin ('self' covers ws:/wss: in current browsers; the explicit hosts cover those that do not).
+_SOCKET_HOSTS = [host.replace(".", "*.", 1) if host.startswith(".") else host
+                 for host in ALLOWED_HOSTS if host != "*"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, NONCE],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF, *(f"wss://{host}:*" for host in _SOCKET_HOSTS),
+                        *((f"ws://{host}:*" for host in _SOCKET_HOSTS) if DEBUG else ())],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # Logs go to standard error, one line per record (stdout stays clean for commands' output, e.g. dumpdata): JSON
 # in production for the log collector, text at a terminal. Every line names the request (or task), brokerage and

@@ -16,3 +16,6 @@ if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# What a failed request answers (503 when the database cannot be reached): config/outage.py.
+handler500 = "config.outage.server_error"

@@ -87,7 +87,8 @@ def parse_document(name: str, data: bytes) -> dict:
     if name.lower().endswith(".pdf") or data[:5] == b"%PDF-":
         try:
             reader = PdfReader(io.BytesIO(data))
-            text = "\n\n".join((page.extract_text() or "").strip() for page in reader.pages).strip()
+            text = "\n\n".join((page.extract_text() or "").strip() for page in reader.pages)
+            text = text.replace("\x00", "").strip()  # PostgreSQL text cannot hold NUL
         except (PdfReadError, ValueError, KeyError, OSError) as error:
             raise ValidationError(f"The PDF could not be read ({error}).") from None
         if not text:
@@ -99,6 +100,8 @@ def parse_document(name: str, data: bytes) -> dict:
     except UnicodeDecodeError as error:
         raise ValidationError(f"The file is not UTF-8 text (byte {error.start} is not valid); "
                               "save it as UTF-8 and import it again.") from None
+    if "\x00" in text:
+        raise ValidationError("The file contains binary data; save it as Markdown or plain text.")
     meta: dict = {}
     if text.startswith("---"):
         end = text.find("\n---", 3)
@@ -164,11 +167,16 @@ def mentor_ask(*, brokerage: Brokerage, actor: User, question: str) -> tuple[Men
 
 @transaction.atomic
 def mentor_feedback(*, brokerage: Brokerage, actor: User, record: MentorQuestion, helpful: bool) -> MentorQuestion:
-    """Thumbs up or down on one's own answer; giving it again replaces the earlier verdict."""
+    """Thumbs up or down on one's own answer; giving it again replaces the earlier verdict. A change of verdict
+    is audited."""
     if record.asked_by_id != actor.pk:
         raise ValidationError("You can only rate answers to your own questions.")
-    record.feedback = MentorQuestion.Feedback.HELPFUL if helpful else MentorQuestion.Feedback.NOT_HELPFUL
-    record.save(update_fields=["feedback"])
+    feedback = MentorQuestion.Feedback.HELPFUL if helpful else MentorQuestion.Feedback.NOT_HELPFUL
+    if record.feedback != feedback:
+        previous, record.feedback = record.feedback, feedback
+        record.save(update_fields=["feedback"])
+        audit_record(brokerage=brokerage, actor=actor, action="knowledge.answer_rated", resource=record,
+                     details={"changes": {"feedback": [previous, feedback.value]}})
     return record
 
 

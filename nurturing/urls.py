@@ -1,4 +1,4 @@
-from .views import automations, exports, followups, ingestion, leads, listings, sequences
+from .views import automations, erasure, exports, followups, ingestion, leads, listings, sequences
 
 app_name = "nurturing"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     *ingestion.urlpatterns,
     *exports.urlpatterns,
     *listings.urlpatterns,
+    *erasure.urlpatterns,
 ]

@@ -102,13 +102,18 @@ def daphne(application: str, log_dir: Path, *, probe_path: str, extra_env: dict 
         yield port
 
 
+def celery_worker_process(log_dir: Path, *, extra_env: dict | None = None):
+    """One Celery worker (solo pool) of the project, logging to `log_dir`/celery.log, until the block ends; yields
+    its process (for a drill that kills it)."""
+    return _process(["celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "info",
+                     "--without-gossip", "--without-mingle"], log_dir / "celery.log", extra_env)
+
+
 @contextmanager
 def celery_worker(log_dir: Path, *, extra_env: dict | None = None) -> Iterator[Path]:
     """One Celery worker (solo pool) of the project until the block ends; yields its log."""
-    log = log_dir / "celery.log"
-    with _process(["celery", "-A", "config", "worker", "--pool", "solo", "--loglevel", "info",
-                   "--without-gossip", "--without-mingle"], log, extra_env):
-        yield log
+    with celery_worker_process(log_dir, extra_env=extra_env):
+        yield log_dir / "celery.log"
 
 
 def _wait_ready(port: int, process: subprocess.Popen, log: Path, probe_path: str) -> None:

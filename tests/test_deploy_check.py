@@ -1,5 +1,6 @@
 """`manage.py check --deploy` with production settings: clean, and a missing SECRET_KEY refuses to start."""
 
+import json
 import os
 import secrets
 import subprocess
@@ -49,3 +50,20 @@ def test_production_without_secret_key_refuses_to_start(tmp_path):
     assert result.returncode != 0, output
     assert "SECRET_KEY" in output
     assert "no issues" not in output
+
+
+def test_production_runs_with_lockout_csp_and_denial_audit_on(tmp_path):
+    """What `check --deploy` does not know about: django-axes, django-csp and the permission-denial audit are
+    installed and enabled with production settings, not only in development."""
+    script = ("import json, django; django.setup(); from django.conf import settings as s; print(json.dumps({"
+              "'middleware': s.MIDDLEWARE, 'backends': s.AUTHENTICATION_BACKENDS, 'axes': s.AXES_ENABLED, "
+              "'csp': s.CONTENT_SECURITY_POLICY['DIRECTIVES']['script-src']}))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, env=production_env(tmp_path),  # noqa: S603
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    production = json.loads(result.stdout.strip().splitlines()[-1])
+    assert production["axes"] is True and production["backends"][0] == "brokerages.lockout.LockoutBackend"
+    assert production["middleware"][-1] == "axes.middleware.AxesMiddleware"
+    assert "csp.middleware.CSPMiddleware" in production["middleware"]
+    assert "brokerages.middleware.PermissionDeniedAuditMiddleware" in production["middleware"]
+    assert production["csp"] == ["'self'"]

@@ -24,6 +24,7 @@ from .coaching.routes import ROUTES as COACHING_ROUTES
 from .copilot.routes_assistant import ROUTES as COPILOT_ASSISTANT_ROUTES
 from .copilot.routes_quality import ROUTES as COPILOT_QUALITY_ROUTES
 from .copilot.routes_runs import ROUTES as COPILOT_RUN_ROUTES
+from .data_rights.routes import ROUTES as DATA_RIGHTS_ROUTES
 from .nurturing.routes import ROUTES as NURTURING_ROUTES
 from .nurturing.routes_listings import ROUTES as LISTING_ROUTES
 from .nurturing.routes_crm import ROUTES as CRM_ROUTES
@@ -63,6 +64,7 @@ ROUTES: dict[str, list[Case]] = {
     **KEY_ROUTES,
     **WEBHOOK_ROUTES,
     **API_ROUTES,
+    **DATA_RIGHTS_ROUTES,
     # Public by design: signing in and resetting a password, and the API's description.
     "login": [Case(PUBLIC)],
     "logout": [Case(PUBLIC, ("POST",))],
@@ -77,6 +79,7 @@ ROUTES: dict[str, list[Case]] = {
     "account": [Case(EVERYONE)],
     "account_token_create": [Case(EVERYONE, ("POST",))],
     "account_token_revoke": [Case(EVERYONE, ("POST",))],
+    "password_change": [Case(EVERYONE, ("GET", "POST"))],
     # Owners: brokerage management.
     "brokerages:profile": [Case(frozenset({OWNER}), ("GET", "POST"))],
     "brokerages:settings": [Case(frozenset({OWNER}), ("GET", "POST"))],

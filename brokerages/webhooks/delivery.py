@@ -14,7 +14,9 @@ SWEEP_GRACE: their message was lost (a broker restart, a worker killed after tak
 
 Every failed attempt counts against the endpoint; a success resets the count. At
 `settings.WEBHOOKS_DISABLE_AFTER_FAILURES` failures in a row the endpoint is disabled, its waiting deliveries
-fail, and the brokerage's owners get a notification.
+fail, and the brokerage's owners get a notification. While it stays disabled that way, its events are still
+stored, failed and unsent (`events.held`), so nothing is lost: once the receiver is back and an owner enables the
+endpoint, `services.webhook_redeliver_failed` sends every event it missed.
 """
 
 import datetime as dt
@@ -32,7 +34,7 @@ from django.utils import timezone
 from .. import outbound
 from ..models import Role, User, WebhookDelivery, WebhookEndpoint
 from ..services import audit_record, notify
-from .events import PING
+from .events import HELD_ERROR, PING, WAITING
 
 USER_AGENT = "AgentExcellence-Webhooks/1"
 # Added to the timeout to make an attempt's lease; also what the task's time limits add (brokerages.tasks).
@@ -42,7 +44,6 @@ SWEEP_GRACE = dt.timedelta(minutes=2)
 SWEEP_BATCH = 1000
 # A task may start a moment before the time its row says (clocks of the worker and of the scheduling process).
 CLOCK_SLACK = dt.timedelta(seconds=2)
-WAITING = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING)
 
 
 def webhook_signature(secret: str, timestamp: int | str, body: bytes) -> str:
@@ -155,8 +156,7 @@ def _record(delivery: WebhookDelivery, outcome: _Outcome) -> WebhookDelivery | N
                 wait = settings.WEBHOOKS_RETRY_DELAYS[delivery.attempts - 1]
                 delivery.status = WebhookDelivery.Status.RETRYING
                 delivery.next_attempt_at = now + dt.timedelta(seconds=wait)
-                transaction.on_commit(lambda: webhook_deliver_task.apply_async(
-                    kwargs={"delivery_id": delivery.pk}, countdown=wait))
+                webhook_deliver_task.apply_async_on_commit(kwargs={"delivery_id": delivery.pk}, countdown=wait)
             else:
                 delivery.status, delivery.next_attempt_at = WebhookDelivery.Status.FAILED, None
         delivery.save()
@@ -181,7 +181,7 @@ def _disable_after_failures(endpoint: WebhookEndpoint, last_error: str) -> None:
     endpoint.disabled_reason = (f"Disabled automatically after {failures} failed deliveries in a row "
                                 f"(last: {last_error}).")[:300]
     endpoint.save(update_fields=["is_active", "disabled_reason", "updated_at"])
-    stopped = deliveries_stop(endpoint, "Not sent: the endpoint was disabled after repeated failures.")
+    stopped = deliveries_stop(endpoint, HELD_ERROR)
     audit_record(brokerage=endpoint.brokerage, actor=None, action="webhook.endpoint_disabled", resource=endpoint,
                  details={"url": endpoint.url, "failures": failures, "last_error": last_error,
                           "deliveries_stopped": stopped})
@@ -191,7 +191,8 @@ def _disable_after_failures(endpoint: WebhookEndpoint, last_error: str) -> None:
         notify(brokerage=endpoint.brokerage, recipient=owner, kind="webhook_disabled", url=url,
                key=f"webhook-disabled-{endpoint.pk}-{timezone.now():%Y%m%d%H%M%S}",
                message=f"The webhook endpoint {endpoint.url} was disabled after {failures} failed deliveries in a "
-                       f"row. Fix the receiver, then enable it again; failed deliveries can be redelivered.")
+                       f"row. Its events are kept: fix the receiver, enable the endpoint again, then redeliver "
+                       f"the failed deliveries.")
 
 
 def webhook_deliveries_sweep(*, now: dt.datetime | None = None) -> int:

@@ -3,15 +3,19 @@
 A service that does something an integrator cares about calls `webhook_emit` inside its transaction. One
 delivery row per active endpoint subscribed to the event is written there, and its Celery task is queued with
 `delay_on_commit`: a transaction that rolls back leaves neither a row nor a message, so receivers never hear of
-what did not happen. An event nobody subscribed to costs one indexed query (the brokerage's active endpoints)
-and builds no payload: `data` may be a function, called only when some endpoint listens.
+what did not happen. An endpoint disabled after repeated failures gets its row too, stored failed and not sent
+(`held`), so that the events it misses can be redelivered once it is enabled again. An event nobody
+subscribed to costs one indexed query (the brokerage's endpoints) and builds no payload: `data` may be a
+function, called only when some endpoint listens.
 """
 
 import json
 import uuid
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Q
 from django.utils import timezone
 
 from ..models import Brokerage, User, WebhookDelivery, WebhookEndpoint
@@ -35,8 +39,17 @@ WEBHOOK_EVENTS: dict[str, str] = {
 }
 # The test event an owner sends from the endpoint's page: never subscribed to, tried once.
 PING = "ping"
+WAITING = (WebhookDelivery.Status.PENDING, WebhookDelivery.Status.RETRYING)
+# Why the deliveries of an endpoint disabled after repeated failures were not sent (stopped or held).
+HELD_ERROR = "Not sent: the endpoint was disabled after repeated failures."
 
 EventData = dict | Callable[[], dict]
+
+
+def held() -> Q:
+    """Endpoints disabled after repeated failures, rather than by an owner: they keep their events. Enabling an
+    endpoint resets its failure count, and an owner's disable leaves the count below the threshold."""
+    return Q(is_active=False, consecutive_failures__gte=settings.WEBHOOKS_DISABLE_AFTER_FAILURES)
 
 
 def member_data(user: User | None) -> dict | None:
@@ -61,8 +74,10 @@ def webhook_emit(*, brokerage: Brokerage | int, event: str, data: EventData) -> 
     """Send `event` to the brokerage's active endpoints subscribed to it, once the caller's transaction commits.
 
     Before: `event` is in WEBHOOK_EVENTS (ValueError otherwise: a programming error). `brokerage` may be an id
-    when the caller has not loaded it. After: one pending WebhookDelivery per subscribed endpoint, all sharing
-    the event's id, each queued for delivery on commit. Returns them (none when nobody listens).
+    when the caller has not loaded it. After: one pending WebhookDelivery per subscribed active endpoint, each
+    queued for delivery on commit, and one failed, unsent delivery per subscribed endpoint disabled after
+    repeated failures, all sharing the event's id. Returns the deliveries that will be sent (none when nobody
+    listens, or only held endpoints do).
     """
     return webhook_emit_many(brokerage=brokerage, events=[(event, data)])
 
@@ -78,9 +93,10 @@ def webhook_emit_many(*, brokerage: Brokerage | int, events: Iterable[tuple[str,
     if not events:
         return []
     brokerage_id = brokerage if isinstance(brokerage, int) else brokerage.pk
-    endpoints = list(WebhookEndpoint.objects.filter(brokerage_id=brokerage_id, is_active=True)
-                     .values_list("pk", "events"))
-    listening = [(name, data, [pk for pk, names in endpoints if name in names]) for name, data in events]
+    endpoints = list(WebhookEndpoint.objects.filter(Q(is_active=True) | held(), brokerage_id=brokerage_id)
+                     .values_list("pk", "events", "is_active"))
+    listening = [(name, data, [(pk, active) for pk, names, active in endpoints if name in names])
+                 for name, data in events]
     listening = [item for item in listening if item[2]]
     if not listening:
         return []
@@ -88,21 +104,24 @@ def webhook_emit_many(*, brokerage: Brokerage | int, events: Iterable[tuple[str,
         brokerage = Brokerage.objects.only("pk", "name").get(pk=brokerage_id)
     now = timezone.now()
     deliveries = []
-    for name, data, endpoint_ids in listening:
+    for name, data, receivers in listening:
         event_id = uuid.uuid4()
         payload = event_payload(brokerage=brokerage, event=name, event_id=event_id,
                                 data=data() if callable(data) else data)
         deliveries += [WebhookDelivery(brokerage_id=brokerage_id, endpoint_id=pk, event=name, event_id=event_id,
-                                       payload=payload, next_attempt_at=now, created_at=now)
-                       for pk in endpoint_ids]
-    return queue_deliveries(deliveries)
+                                       payload=payload, created_at=now,
+                                       **({"next_attempt_at": now} if active else
+                                          {"status": WebhookDelivery.Status.FAILED, "error": HELD_ERROR}))
+                       for pk, active in receivers]
+    return [delivery for delivery in queue_deliveries(deliveries) if delivery.status in WAITING]
 
 
 def queue_deliveries(deliveries: list[WebhookDelivery]) -> list[WebhookDelivery]:
-    """Store new deliveries and queue each one's task for when the transaction commits."""
+    """Store new deliveries and queue the task of each waiting one for when the transaction commits."""
     from ..tasks import webhook_deliver_task  # the task module imports the services
 
     created = WebhookDelivery.objects.bulk_create(deliveries)
     for delivery in created:
-        webhook_deliver_task.delay_on_commit(delivery_id=delivery.pk)
+        if delivery.status in WAITING:
+            webhook_deliver_task.delay_on_commit(delivery_id=delivery.pk)
     return created

@@ -1,10 +1,11 @@
 """Reads of webhook endpoints and deliveries. Each takes the tenant explicitly; another brokerage's object
 answers 404."""
 
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 
 from ..models import Brokerage, WebhookDelivery, WebhookEndpoint
+from .events import PING
 
 
 def webhook_endpoints(brokerage: Brokerage) -> QuerySet[WebhookEndpoint]:
@@ -32,3 +33,16 @@ def webhook_deliveries(brokerage: Brokerage, endpoint: WebhookEndpoint, *, statu
 
 def webhook_delivery_get(brokerage: Brokerage, pk: int) -> WebhookDelivery:
     return get_object_or_404(WebhookDelivery.objects.select_related("endpoint"), pk=pk, brokerage=brokerage)
+
+
+def webhook_failed_events(brokerage: Brokerage, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
+    """The events the endpoint never received, one delivery each (the last that failed), oldest first: every
+    delivery of the event to the endpoint failed or was held while it was disabled, and none is waiting. Test
+    events are left out."""
+    tried = WebhookDelivery.objects.filter(endpoint=endpoint, event_id=OuterRef("event_id"))
+    failed = WebhookDelivery.Status.FAILED
+    return (WebhookDelivery.objects.filter(brokerage=brokerage, endpoint=endpoint, status=failed)
+            .exclude(event=PING)
+            .exclude(Exists(tried.exclude(status=failed)))
+            .exclude(Exists(tried.filter(pk__gt=OuterRef("pk"))))
+            .order_by("created_at", "pk"))

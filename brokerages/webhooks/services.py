@@ -1,10 +1,12 @@
 """Owners manage their webhook endpoints: register, change, delete, rotate the secret, disable and enable,
-redeliver a delivery, send a test event. Each service validates, runs in one transaction and writes the audit
-log (never a secret). The views and the API authorise (`manage_brokerage`) and call these."""
+redeliver a delivery or every event the endpoint missed, send a test event. Each service validates, runs in
+one transaction and writes the audit log (never a secret). The views and the API authorise
+(`manage_brokerage`) and call these."""
 
 import datetime as dt
 import secrets
 import uuid
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -16,6 +18,7 @@ from django.utils import timezone
 from .. import outbound
 from ..models import Brokerage, User, WebhookDelivery, WebhookEndpoint
 from ..services import apply_changes, audit_record
+from . import selectors
 from .delivery import deliveries_stop
 from .events import PING, WEBHOOK_EVENTS, event_payload, queue_deliveries
 
@@ -25,6 +28,8 @@ ROTATION_OVERLAP = dt.timedelta(hours=24)
 MAX_ENDPOINTS = 20
 MAX_URL_CHARS = 500
 MAX_DESCRIPTION_CHARS = 200
+# Events one "redeliver the failed" sends again: each is a queued task, so a long outage is replayed in turns.
+REDELIVER_BATCH = 500
 UPDATABLE_FIELDS = ("url", "description", "events")
 
 
@@ -174,8 +179,8 @@ def webhook_endpoint_rotate_secret(*, brokerage: Brokerage, actor: User,
 
 @transaction.atomic
 def webhook_endpoint_enable(*, brokerage: Brokerage, actor: User, endpoint: WebhookEndpoint) -> WebhookEndpoint:
-    """Deliver to the endpoint again, its failure count reset. Deliveries that failed meanwhile stay failed
-    (redeliver the ones that matter)."""
+    """Deliver to the endpoint again, its failure count reset. Deliveries that failed or were held meanwhile
+    stay failed until an owner redelivers them (`webhook_redeliver_failed`, or one by one)."""
     endpoint = _locked(brokerage, endpoint)
     if not endpoint.is_active:
         reason = endpoint.disabled_reason
@@ -215,6 +220,37 @@ def webhook_redeliver(*, brokerage: Brokerage, actor: User, delivery: WebhookDel
                  details={"url": endpoint.url, "event": delivery.event, "event_id": str(delivery.event_id),
                           "redelivery_of": delivery.pk})
     return again
+
+
+@dataclass(frozen=True)
+class Redelivery:
+    queued: int  # events sent again by this call
+    remaining: int  # events still never received, for the next call
+
+
+@transaction.atomic
+def webhook_redeliver_failed(*, brokerage: Brokerage, actor: User, endpoint: WebhookEndpoint) -> Redelivery:
+    """Send again, oldest first, every event the endpoint never received: its deliveries failed, or were held
+    while it was disabled after repeated failures (`selectors.webhook_failed_events`). Each goes as a new
+    delivery of the same event (same `event_id` and payload), at most REDELIVER_BATCH per call.
+
+    The endpoint must be enabled. Safe to repeat: an event with a delivery waiting or delivered is not sent
+    again, and two owners at once take turns on the endpoint's lock.
+    """
+    endpoint = _locked(brokerage, endpoint)
+    if not endpoint.is_active:
+        raise ValidationError("This endpoint is disabled; enable it before redelivering.")
+    failed = selectors.webhook_failed_events(brokerage, endpoint)
+    now = timezone.now()
+    again = queue_deliveries([
+        WebhookDelivery(brokerage=brokerage, endpoint=endpoint, event=delivery.event, event_id=delivery.event_id,
+                        payload=delivery.payload, redelivery_of=delivery, next_attempt_at=now, created_at=now)
+        for delivery in failed[:REDELIVER_BATCH]])
+    result = Redelivery(queued=len(again), remaining=failed.count())
+    if again:
+        audit_record(brokerage=brokerage, actor=actor, action="webhook.failed_redelivered", resource=endpoint,
+                     details={"url": endpoint.url, "queued": result.queued, "remaining": result.remaining})
+    return result
 
 
 @transaction.atomic

@@ -35,13 +35,15 @@ class Completion:
 
 
 class ProviderError(Exception):
-    """A model call that produced no usable answer; `kind` is one of ERROR_KINDS."""
+    """A model call that produced no usable answer; `kind` is one of ERROR_KINDS. `retry_after` is the wait in
+    seconds the server asked for before another attempt, when it named one."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: str, message: str, *, retry_after: float | None = None) -> None:
         if kind not in ERROR_KINDS:
             raise ValueError(f"Unknown provider error kind {kind!r}.")
         self.kind = kind
         self.message = message[:_MAX_MESSAGE]
+        self.retry_after = retry_after
         super().__init__(f"{kind}: {self.message}")
 
 

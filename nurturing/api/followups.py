@@ -104,7 +104,7 @@ class MonitorLeadsAPI(TenantAPIView):
 
     @extend_schema(request=None, responses=NurturingLeadMonitoringSerializer, summary="Monitor leads")
     def post(self, request):
-        result = nurture_sweep(brokerage=self.brokerage)
+        result = nurture_sweep(brokerage=self.brokerage, actor=request.user)
         generated = result.generated_followups
         forgotten, inactive = result.forgotten_leads_count, result.inactive_clients_count
         if "manage_leads" not in self.perms:

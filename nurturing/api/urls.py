@@ -1,4 +1,4 @@
-from . import automations, followups, ingestion, leads, listings, sequences
+from . import automations, erasure, followups, ingestion, leads, listings, sequences
 
 urlpatterns = [
     *leads.urlpatterns,
@@ -7,4 +7,5 @@ urlpatterns = [
     *automations.urlpatterns,
     *ingestion.urlpatterns,
     *listings.urlpatterns,
+    *erasure.urlpatterns,
 ]

@@ -115,7 +115,7 @@ def lead_create(*, brokerage: Brokerage, actor: User | None, data: dict, assigne
                                changed_by=actor, changed_at=lead.created_at)
     lead_holder_set(lead, None, assigned_agent)
     audit_record(brokerage=brokerage, actor=actor, action="lead.created", resource=lead,
-                 details={"name": lead.name, "source": lead.source})
+                 details={"source": lead.source})
     webhook_emit(brokerage=brokerage, event="lead.created", data=lambda: {"lead": lead_event_data(lead)})
     if run_automations:
         triggers.fire(trigger=triggers.LEAD_CREATED, lead=lead, actor=actor)

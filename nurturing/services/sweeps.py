@@ -142,9 +142,10 @@ class _Drafter:
                               step_index=enrollment.next_step)
 
 
-def nurture_sweep(*, brokerage: Brokerage, now: dt.datetime | None = None,
+def nurture_sweep(*, brokerage: Brokerage, actor: User | None = None, now: dt.datetime | None = None,
                   model_drafts: int = MODEL_DRAFTS_PER_SWEEP) -> SweepResult:
-    """One sweep of the brokerage (call it inside the brokerage's scope).
+    """One sweep of the brokerage (call it inside the brokerage's scope); `actor` is the member who asked for
+    it (the periodic sweep has none), whom its audit entry names.
 
     After: every forgotten lead and inactive client that can be reached has exactly one open draft for its
     reason (existing ones are left alone; leads who opted out get none); every due sequence step is drafted
@@ -197,7 +198,7 @@ def nurture_sweep(*, brokerage: Brokerage, now: dt.datetime | None = None,
         result.unreachable = drafter.unreachable
         result.steps_drafted = sum(item.reason == FollowUp.Reason.SEQUENCE_STEP for item in result.generated_followups)
         if result.generated_followups or result.escalated or due:
-            audit_record(brokerage=brokerage, actor=None, action="nurturing.swept", resource_type="sweep",
+            audit_record(brokerage=brokerage, actor=actor, action="nurturing.swept", resource_type="sweep",
                          details=result.counts())
     result.sent = len(followups_send_due(brokerage=brokerage, now=now))
     # An idle automation checks for an earlier run on the lead, then runs: under the sweep's lock, so that two

@@ -170,7 +170,7 @@ def followup_new(request, obj):
 @tenant_view("manage_nurturing")
 @require_POST
 def sweep(request):
-    result = nurture_sweep(brokerage=request.brokerage)
+    result = nurture_sweep(brokerage=request.brokerage, actor=request.user)
     if not request.htmx:
         messages.success(request, f"Sweep done: {len(result.generated_followups)} new drafts.")
         return redirect("nurturing:followups")

@@ -6,7 +6,41 @@
   var SOUND_KEY = "coaching-alert-sound";
   // Higher pitch for more urgent alerts; critical ones chime twice.
   var PITCH = { LOW: 523, MEDIUM: 659, HIGH: 784, CRITICAL: 988 };
-  var CLOSE_TEXT = { 4401: "Signed out: reload the page to sign in again.", 4403: "Live coaching is not available to your role." };
+  // 4503: the server's message bus is down (coaching/consumers.py); it closes with this because Daphne cannot
+  // send WebSocket's own 1013 "try again later".
+  var CLOSE_UNAVAILABLE = 4503;
+  var CLOSE_TEXT = { 4401: "Signed out: reload the page to sign in again.", 4403: "Live coaching is not available to your role.",
+                     1013: "Live coaching paused: reconnecting…" };
+  // htmx's ws extension reconnects after 1006, 1011, 1012 and 1013 only, so the server's 4503 is handed to it as
+  // 1013. It also counts retries only between successful opens, and such a socket opens before it closes: it
+  // would retry every second for as long as the outage lasts. These closes are counted here instead, backing
+  // off up to MAX_RETRY_MS; any frame (the tray comes first on every connect) ends the count.
+  var MAX_RETRY_MS = 30000;
+  var unavailable = 0;
+  if (window.htmx && window.WebSocket) {
+    var nativeOnclose = Object.getOwnPropertyDescriptor(window.WebSocket.prototype, "onclose");
+    window.htmx.createWebSocket = function (url) {
+      var socket = new window.WebSocket(url);
+      Object.defineProperty(socket, "onclose", {
+        configurable: true,
+        get: function () { return nativeOnclose.get.call(socket); },
+        set: function (handler) {
+          nativeOnclose.set.call(socket, function (event) {
+            if (event.code === CLOSE_UNAVAILABLE) {
+              event = new window.CloseEvent("close", { code: 1013, reason: event.reason, wasClean: event.wasClean });
+            }
+            return handler.call(socket, event);
+          });
+        }
+      });
+      return socket;
+    };
+    window.htmx.config.wsReconnectDelay = function (retryCount) {
+      var attempts = Math.min(Math.max(retryCount, unavailable), 10);
+      var ceiling = Math.min(1000 * Math.pow(2, attempts), MAX_RETRY_MS);
+      return ceiling / 2 + Math.random() * ceiling / 2;
+    };
+  }
   var audio = null;
 
   function soundOn() {
@@ -70,11 +104,13 @@
   document.addEventListener("htmx:wsOpen", function () { setStatus("live", "Live"); });
   document.addEventListener("htmx:wsClose", function (event) {
     var code = event.detail && event.detail.event ? event.detail.event.code : 0;
+    if (code === 1013) { unavailable += 1; }
     setStatus("closed", CLOSE_TEXT[code] || "Reconnecting…");
   });
 
   // Only alerts pushed while the page is open carry `is-new`; the tray sent on (re)connect stays quiet.
   document.addEventListener("htmx:wsAfterMessage", function () {
+    unavailable = 0;
     var fresh = document.querySelectorAll(".coaching-alert.is-new:not([data-announced])");
     var loudest = null;
     fresh.forEach(function (alert) {

@@ -5,7 +5,9 @@ import datetime as dt
 import uuid
 
 from django.utils import timezone
+from django_scopes import scope
 
+from brokerages.exports.services import data_export_build, data_export_request
 from brokerages.models import User, WebhookDelivery, WebhookEndpoint
 from coaching.models import CoachingAlert, CoachingSession, TrainingModule, TrainingPlan, TrainingPlanItem
 from copilot.models import AssistantRun
@@ -64,12 +66,16 @@ def seed_brokerage() -> tuple[User, dict[str, int]]:
     delivery = WebhookDelivery.objects.create(brokerage=brokerage, endpoint=endpoint, event="lead.created",
                                               event_id=uuid.uuid4(), payload={"event": "lead.created"},
                                               status=WebhookDelivery.Status.FAILED, attempts=9)
+    with scope(brokerage=brokerage):
+        export = data_export_request(brokerage=brokerage, actor=owner, include_media=False)
+        data_export_build(export_id=export.pk)
     return owner, {
         "team": tenant.agent.pk, "agents": owner.pk, "leads": lead.pk, "interactions": interaction.pk,
         "sequences": sequence.pk, "enrollments": enrollment.pk, "followups": followup.pk,
         "automations": automation.pk, "listings": listing.pk, "articles": article.pk,
         "conversations": conversation.pk, "alerts": alert.pk, "sessions": session.pk, "training-plans": plan.pk,
         "runs": run.pk, "webhooks": endpoint.pk, "deliveries": delivery.pk,
+        "exports": export.pk,
     }
 
 

@@ -33,11 +33,13 @@ ROUTES: dict = {
     "brokerages:webhook_ping": [Case(OWNERS, ("POST",), objects=endpoint)],
     "brokerages:webhook_delete": [Case(OWNERS, ("POST",), objects=endpoint)],
     "brokerages:webhook_redeliver": [Case(OWNERS, ("POST",), objects=delivery)],
+    "brokerages:webhook_redeliver_failed": [Case(OWNERS, ("POST",), objects=endpoint)],
     "api-brokerage-webhooks": [Case(OWNERS, ("GET", "POST"), api=True)],
     "api-brokerage-webhook": [Case(OWNERS, ("GET", "PATCH", "DELETE"), objects=endpoint, api=True)],
     "api-brokerage-webhook-rotate-secret": [Case(OWNERS, ("POST",), objects=endpoint, api=True)],
     "api-brokerage-webhook-ping": [Case(OWNERS, ("POST",), objects=endpoint, api=True)],
     "api-brokerage-webhook-deliveries": [Case(OWNERS, ("GET",), objects=endpoint, api=True)],
     "api-brokerage-webhook-redeliver": [Case(OWNERS, ("POST",), objects=delivery, api=True)],
+    "api-brokerage-webhook-redeliver-failed": [Case(OWNERS, ("POST",), objects=endpoint, api=True)],
     "api-brokerage-webhook-events": [Case(OWNERS, ("GET",), api=True)],
 }

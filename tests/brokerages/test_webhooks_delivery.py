@@ -92,11 +92,16 @@ def receiver(settings):
 
 @pytest.fixture
 def queued(monkeypatch) -> list[tuple[int, int]]:
-    """(delivery id, countdown) of every delivery task queued."""
+    """(delivery id, countdown in seconds) of every delivery task queued (config.tasks publishes a countdown as the
+    moment it ends, `eta`)."""
     calls: list[tuple[int, int]] = []
+
+    def publish(args=(), kwargs=None, eta=None, **_):
+        countdown = round((eta - timezone.now()).total_seconds()) if eta else 0
+        calls.append((kwargs["delivery_id"], countdown))
+
     monkeypatch.setattr(webhook_deliver_task, "delay", lambda **kwargs: calls.append((kwargs["delivery_id"], 0)))
-    monkeypatch.setattr(webhook_deliver_task, "apply_async",
-                        lambda kwargs, countdown=0, **_: calls.append((kwargs["delivery_id"], countdown)))
+    monkeypatch.setattr(webhook_deliver_task, "apply_async", publish)
     return calls
 
 

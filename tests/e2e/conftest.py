@@ -131,8 +131,9 @@ def browser(playwright) -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser, server, request) -> Iterator[Page]:
-    """A signed-out tab on the server (relative URLs work). Uncaught JavaScript errors fail the test; a failed
-    test leaves its screenshot and HTML (earlier runs' are removed first)."""
+    """A signed-out tab on the server (relative URLs work). Uncaught JavaScript errors and anything the
+    Content-Security-Policy blocked fail the test; a failed test leaves its screenshot and HTML (earlier runs'
+    are removed first)."""
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", request.node.name).strip("_")
     screenshot, html = ARTIFACTS / f"{stem}.png", ARTIFACTS / f"{stem}.html"
     for stale in (screenshot, html):
@@ -143,6 +144,13 @@ def page(browser, server, request) -> Iterator[Page]:
     tab = context.new_page()
     script_errors: list[str] = []
     tab.on("pageerror", lambda error: script_errors.append(f"{tab.url}: {error}"))
+
+    def policy_violation(message) -> None:
+        # Chromium reports what the Content-Security-Policy blocked (a script, a style, an eval) on the console.
+        if message.type == "error" and "Content Security Policy" in message.text:
+            script_errors.append(f"{tab.url}: {message.text}")
+
+    tab.on("console", policy_violation)
     yield tab
     call = request.node.stash.get(REPORTS, {}).get("call")
     failed = call is not None and call.failed
@@ -157,7 +165,7 @@ def page(browser, server, request) -> Iterator[Page]:
     finally:
         context.close()
     if not failed:
-        assert not script_errors, "JavaScript errors on the page:\n" + "\n".join(script_errors)
+        assert not script_errors, "JavaScript errors or CSP violations on the page:\n" + "\n".join(script_errors)
 
 
 @pytest.fixture(autouse=True)
