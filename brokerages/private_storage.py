@@ -1,8 +1,7 @@
-"""Files that only permission-checked views serve: data export archives.
+"""Files that only permission-checked views serve: data export archives here, the assistant's reports in copilot.
 
 They live in `private/` beside MEDIA_ROOT, which DEBUG serves to anyone and a web server usually serves in
-production, and they have no URL. (copilot keeps its generated reports in the same folder the same way; this
-app imports no other, so it has its own storage object.)
+production, and they have no URL.
 """
 
 import uuid

@@ -21,8 +21,10 @@ DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 RETRY_AFTER_SECONDS = 30
 
 MESSAGES = {
-    503: ("service_unavailable", "The service is temporarily unavailable: its database cannot be reached. "
-                                 "Nothing of this request was saved; try it again in a minute."),
+    # A pool that hands out no connection in time may mean the database is away or every connection is busy
+    # (overload): the message holds for both.
+    503: ("service_unavailable", "The service is temporarily unavailable: its database is unreachable or too "
+                                 "busy. Nothing of this request was saved; try it again in a minute."),
     500: ("server_error", "Something went wrong on our side and was logged. Try again; if it keeps failing, "
                           "contact support with the request id."),
 }

@@ -3,17 +3,15 @@ Quality & Consistency engine's templates and compliance rules, and the Agentic A
 
 import re
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
-from django.core.files.storage import FileSystemStorage
 from django.db import models
-from django.utils.functional import cached_property
 from django_scopes import ScopedManager
 
 from brokerages.models import Brokerage
+from brokerages.private_storage import PrivateFileStorage, private_storage
 
 
 class KnowledgeArticle(models.Model):
@@ -250,22 +248,6 @@ class ComplianceRule(models.Model):
 
 
 # The Agentic Assistant: every automation it runs for an agent, whatever the outcome, with what it produced.
-
-class PrivateFileStorage(FileSystemStorage):
-    """Generated documents that only permission-checked views serve. They live in `private/` beside MEDIA_ROOT
-    (which DEBUG serves to anyone, and a web server usually serves in production), and have no URL."""
-
-    @cached_property
-    def base_location(self):
-        # Read when first used, and forgotten when MEDIA_ROOT changes (FileSystemStorage listens for that).
-        return str(Path(settings.MEDIA_ROOT).parent / "private")
-
-    def url(self, name):
-        raise ValueError("A private file has no URL: serve it through a view that checks who asks.")
-
-
-private_storage = PrivateFileStorage()
-
 
 def assistant_report_storage() -> PrivateFileStorage:
     """The storage of the assistant's PDFs (a callable, so migrations name it instead of freezing its state)."""

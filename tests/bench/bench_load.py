@@ -375,13 +375,12 @@ class Recording:
     samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: list[str] = field(default_factory=list)
     lateness_ms: list[float] = field(default_factory=list)
-    requests: int = 0
+    requests: int = 0  # sent, failed ones included
     seconds: float = 0.0
     started: float = field(default_factory=time.perf_counter)
     windows: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))  # by WINDOW_S from start
 
     def add(self, kind: str, response: Response) -> None:
-        self.requests += 1
         self.samples[kind].append(response.elapsed_ms)
         self.windows[int((response.started - self.started) // WINDOW_S)].append(response.elapsed_ms)
 
@@ -453,6 +452,8 @@ class Client:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         if method == "POST":
             headers["Origin"] = f"http://127.0.0.1:{self.port}"
+        if self.recording is not None:
+            self.recording.requests += 1
         try:
             response = await self.connection.request(method, path, headers, body)
         except LoadError as error:

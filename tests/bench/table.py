@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .timing import OUT_DIR
 
-COLUMNS = ("issue", "target", "database", "median ms", "p95 ms", "limit p95", "baseline", "base median",
+COLUMNS = ("issue", "target", "database", "median ms", "p95 ms", "limit", "baseline", "base median",
            "base p95", "ratio", "status")
 
 
@@ -30,6 +30,7 @@ def rows(results: list[dict]) -> list[dict]:
             "issue": result["issue"], "name": result["name"], "target": result["description"],
             "database": result["database"], "median_ms": result["result"]["median_ms"],
             "p95_ms": result["result"]["p95_ms"], "limit_p95_ms": result["target"]["limit_ms"],
+            "metric": result["target"].get("metric", "p95_ms"), "max_ms": result["result"].get("max_ms"),
             "baseline": result["baseline"]["name"], "baseline_median_ms": result["baseline"]["median_ms"],
             "baseline_p95_ms": result["baseline"]["p95_ms"], "ratio_median": result["ratio_median"],
             "samples": result["result"]["samples"], "met": met, "asserted": result["target"]["asserted"],
@@ -40,8 +41,11 @@ def rows(results: list[dict]) -> list[dict]:
 
 
 def _cells(row: dict) -> tuple[str, ...]:
+    # The load test's limit is on its slowest request (and no errors), not on the p95 (tests/bench/bench_load.py).
+    limit = (f"max < {row['limit_p95_ms']:g}: {row['max_ms']:.1f}" if row["metric"] == "max_ms"
+             else f"<= {row['limit_p95_ms']:g}")
     return (f"#{row['issue']}", row["target"], row["database"], f"{row['median_ms']:.1f}", f"{row['p95_ms']:.1f}",
-            f"<= {row['limit_p95_ms']:g}", row["baseline"], f"{row['baseline_median_ms']:.2f}",
+            limit, row["baseline"], f"{row['baseline_median_ms']:.2f}",
             f"{row['baseline_p95_ms']:.2f}", f"{row['ratio_median']}x", row["status"])
 
 

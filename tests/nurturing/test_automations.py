@@ -403,8 +403,6 @@ def test_webhook_action_runs_as_a_celery_task_in_its_own_tenant_scope(tenant, se
                                                                       django_capture_on_commit_callbacks):
     from django_scopes import scope
 
-    from config.celery import app
-
     url, handler = receiver
     settings.WEBHOOKS_ALLOW_PRIVATE_TARGETS = True
     _automation(tenant, [{"type": "call_webhook", "url": url}])
@@ -412,13 +410,9 @@ def test_webhook_action_runs_as_a_celery_task_in_its_own_tenant_scope(tenant, se
         _new_lead(tenant)
     assert len(callbacks) == 1 and handler.received == []
 
-    previous = app.conf.task_always_eager
-    app.conf.update(task_always_eager=True)
-    try:
-        with scope():  # no tenant scope, as in a worker: the task must open the run's own
-            callbacks[0]()
-    finally:
-        app.conf.update(task_always_eager=previous)
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    with scope():  # no tenant scope, as in a worker: the task must open the run's own
+        callbacks[0]()
 
     assert len(handler.received) == 1
     assert AutomationRun.objects.get().detail["actions"][0]["delivered"] is True

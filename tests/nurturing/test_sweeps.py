@@ -390,14 +390,9 @@ def test_an_unassigned_new_lead_alerts_the_owners(tenant):
 # --- tasks and command ------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def eager():
-    """Tasks run inline, as a worker would run them."""
-    from config.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.update(task_always_eager=True)
-    yield
-    app.conf.update(task_always_eager=previous)
+def eager(settings):
+    """Tasks run inline, as a worker would run them (Celery reads the setting; restored after the test)."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
 
 
 @pytest.mark.django_db
