@@ -1,8 +1,9 @@
 """How long a brokerage's data export takes and how large its archive is: the demo brokerage (`seed_demo`) and a
 large one built here. Not collected as a test; run against a database that has the demo data:
 
-    VAR_DIR=/tmp/bench-var .venv/bin/python manage.py migrate && … manage.py seed_demo
-    VAR_DIR=/tmp/bench-var .venv/bin/python -m tests.data_rights.bench_export [--leads 10000]
+    export VAR_DIR=$(mktemp -d)
+    .venv/bin/python manage.py migrate && .venv/bin/python manage.py seed_demo
+    .venv/bin/python -m tests.data_rights.bench_export [--leads 10000]
 """
 
 import argparse
