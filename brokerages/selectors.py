@@ -5,6 +5,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django_scopes import scopes_disabled
 
 from . import settings_registry
 from .models import AuditLog, BrandAsset, Brokerage, BrokerageSetting, User
@@ -76,3 +77,10 @@ def audit_action_choices(brokerage: Brokerage) -> list[str]:
     return list(
         AuditLog.objects.filter(brokerage=brokerage).order_by("action").values_list("action", flat=True).distinct()
     )
+
+
+def brokerage_id_of(model, pk: int) -> int | None:
+    """The brokerage of one tenant row, read outside any scope: how a task, which has no request, finds the
+    scope to work in. None when the row is gone (deleted after the task was queued)."""
+    with scopes_disabled():
+        return model.objects.filter(pk=pk).values_list("brokerage_id", flat=True).first()

@@ -5,6 +5,7 @@ from django.conf import settings
 from django_scopes import scope, scopes_disabled
 
 from .models import WebhookDelivery
+from .selectors import brokerage_id_of
 from .exports import tasks as _export_tasks  # noqa: F401  (registers the archive build with the worker)
 from .webhooks import delivery
 
@@ -17,8 +18,7 @@ _LIMIT = settings.WEBHOOKS_TIMEOUT_SECONDS + delivery.LEASE_MARGIN.total_seconds
 def webhook_deliver_task(*, delivery_id: int) -> None:
     """One attempt at a webhook delivery, in its brokerage's scope, when it is due; a duplicate message, a
     final delivery or one deleted with its endpoint is left alone (`webhooks.webhook_deliver`)."""
-    with scopes_disabled():
-        brokerage_id = WebhookDelivery.objects.filter(pk=delivery_id).values_list("brokerage_id", flat=True).first()
+    brokerage_id = brokerage_id_of(WebhookDelivery, delivery_id)
     if brokerage_id is None:
         return
     with scope(brokerage=brokerage_id):

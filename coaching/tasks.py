@@ -2,9 +2,10 @@
 nightly data retention (transcripts, and with them the brokerage's webhook delivery log and export archives)."""
 
 from celery import shared_task
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from brokerages.models import Brokerage
+from brokerages.selectors import brokerage_id_of
 
 from .models import Conversation
 from .services.conversations import conversation_deep_analysis_record
@@ -16,8 +17,7 @@ def conversation_analyse_deep(*, conversation_id: int) -> None:
     """Judge the ended conversation with the brokerage's model engine and keep the result (degraded to the local
     engine's judgement when the model fails). Idempotent: a redelivered task finds the work done and stops; a
     conversation deleted meanwhile is ignored."""
-    with scopes_disabled():
-        brokerage_id = Conversation.objects.filter(pk=conversation_id).values_list("brokerage_id", flat=True).first()
+    brokerage_id = brokerage_id_of(Conversation, conversation_id)
     if brokerage_id is None:
         return
     with scope(brokerage=brokerage_id):

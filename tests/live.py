@@ -32,6 +32,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def redis_database(number: int) -> str:
+    """The suite's Redis with another database number: a live test's own, so its worker takes no task another
+    test process queued and its sockets share no group with another's. Taken: 0 the suite, 8 and 10+ the
+    scale-out test (one per xdist worker), 9 the integration walkthrough, 11 live operations and the load
+    benchmark, 12 the killed-worker drill, 14 the live data export."""
+    from django.conf import settings
+
+    return urlunsplit(urlsplit(settings.REDIS_URL)._replace(path=f"/{number}"))
+
+
 def database_url() -> str:
     """The benchmark's test database, for the server process."""
     from django.db import connection

@@ -5,7 +5,6 @@ dashboard — against a Daphne process and a Celery worker on PostgreSQL and Red
 
 import subprocess
 import sys
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.conf import settings
@@ -23,8 +22,7 @@ SCOPES = ["brokerages:write", "nurturing:write", "coaching:write", "analytics:re
 
 def _private_redis() -> str:
     """A Redis database of this test's own, so the worker takes no task another test process queued."""
-    parts = urlsplit(settings.REDIS_URL)
-    return urlunsplit(parts._replace(path="/9"))
+    return live.redis_database(9)
 
 
 @pytest.mark.django_db(transaction=True)

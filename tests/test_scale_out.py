@@ -23,7 +23,6 @@ from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -81,7 +80,7 @@ def _private_redis() -> str:
     database = 8 if worker == 0 else 9 + worker
     if database > 15:
         raise RuntimeError(f"no private Redis database left for xdist worker gw{worker} (Redis has 16)")
-    return urlunsplit(urlsplit(settings.REDIS_URL)._replace(path=f"/{database}"))
+    return live.redis_database(database)
 
 
 @dataclass

@@ -1,7 +1,9 @@
 """Tasks of workflow automations: the webhook call an action queues when its run commits."""
 
 from celery import shared_task
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
+
+from brokerages.selectors import brokerage_id_of
 
 from ..models import AutomationRun
 from ..services.automations import automation_webhook_deliver
@@ -11,8 +13,7 @@ from ..services.automations import automation_webhook_deliver
 def automation_webhook_call(*, run_id: int, action_index: int) -> None:
     """POST the run's lead to the URL of action `action_index` once (a retry of a delivered call does
     nothing); the outcome is written into the run. A run deleted meanwhile is ignored."""
-    with scopes_disabled():
-        brokerage_id = AutomationRun.objects.filter(pk=run_id).values_list("brokerage_id", flat=True).first()
+    brokerage_id = brokerage_id_of(AutomationRun, run_id)
     if brokerage_id is None:
         return
     with scope(brokerage=brokerage_id):

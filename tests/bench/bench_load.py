@@ -61,7 +61,7 @@ from collections import defaultdict
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from decimal import Decimal
-from urllib.parse import quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
 import pytest
 
@@ -358,7 +358,7 @@ def servers(world, tmp_path_factory):
 
     extra_env = {"VAR_DIR": str(tmp_path_factory.mktemp("load-var"))}  # the embedded broker's queue folder
     if settings.REDIS_URL:
-        extra_env["REDIS_URL"] = urlunsplit(urlsplit(settings.REDIS_URL)._replace(path=f"/{REDIS_DB}"))
+        extra_env["REDIS_URL"] = live.redis_database(REDIS_DB)
     with ExitStack() as stack:
         yield [stack.enter_context(live.daphne("config.asgi:application", tmp_path_factory.mktemp("daphne"),
                                                probe_path="/healthz", extra_env=extra_env))

@@ -100,7 +100,6 @@ def queued(monkeypatch) -> list[tuple[int, int]]:
         countdown = round((eta - timezone.now()).total_seconds()) if eta else 0
         calls.append((kwargs["delivery_id"], countdown))
 
-    monkeypatch.setattr(webhook_deliver_task, "delay", lambda **kwargs: calls.append((kwargs["delivery_id"], 0)))
     monkeypatch.setattr(webhook_deliver_task, "apply_async", publish)
     return calls
 

@@ -5,7 +5,6 @@ secret — against PostgreSQL and Redis shared by separate processes (`make test
 import http.client
 import json
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -25,7 +24,7 @@ REDIS_DB = 14
 
 
 def _private_redis() -> str:
-    return urlunsplit(urlsplit(settings.REDIS_URL)._replace(path=f"/{REDIS_DB}"))
+    return live.redis_database(REDIS_DB)
 
 
 def _call(port: int, method: str, path: str, key: str, body: dict | None = None) -> tuple[int, dict, bytes]:

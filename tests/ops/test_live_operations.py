@@ -12,7 +12,6 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -29,7 +28,7 @@ POD = {"Host": "10.42.0.9:8000"}  # as a load balancer's probe arrives: plain HT
 
 def _private_redis() -> str:
     """A Redis database of this test's own: its worker takes no other test's task, its heartbeat is its own."""
-    return urlunsplit(urlsplit(settings.REDIS_URL)._replace(path="/11"))
+    return live.redis_database(11)
 
 
 def _web_command(port: int) -> list[str]:

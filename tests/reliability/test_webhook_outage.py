@@ -121,7 +121,6 @@ class Worker:
 
     def __init__(self, clock: SimulatedClock, monkeypatch):
         self.clock, self.tasks, self.count = clock, [], 0
-        monkeypatch.setattr(webhook_deliver_task, "delay", lambda **kwargs: self._queue(kwargs))
         monkeypatch.setattr(webhook_deliver_task, "apply_async",
                             lambda args=(), kwargs=None, eta=None, **_: self._queue(kwargs, eta))
 

@@ -29,7 +29,6 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -60,7 +59,7 @@ SWEPT = re.compile(r"nurture_sweep_brokerage\[([0-9a-f-]+)\] succeeded in [0-9.e
 
 
 def _private_redis() -> str:
-    return urlunsplit(urlsplit(settings.REDIS_URL)._replace(path=f"/{REDIS_DB}"))
+    return live.redis_database(REDIS_DB)
 
 
 @pytest.fixture
